@@ -1,0 +1,67 @@
+# anypoll — build, test, demo, install.
+#   make              library (static + shared), the `anypoll` command, tests and examples
+#   make check        every test: conformance suite on each target, natively, under nosys,
+#                     under ASan+UBSan, and on aarch64 under qemu-user
+#   make demo         build, then show the probe and the echo example with and without epoll
+#   make install PREFIX=/usr/local
+# Build variants live in their own directories: BUILD=build/asan, build/aarch64, ...
+
+CC      ?= cc
+AR      ?= ar
+BUILD   ?= build
+PREFIX  ?= /usr/local
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+
+WARN    = -Wall -Wextra -Werror
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -pthread -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDFLAGS_ALL = -pthread $(EXTRA_LDFLAGS)
+
+LIB_SRC   = $(wildcard src/*.c)
+LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/obj/lib/%.o)
+TOOL_SRC  = $(wildcard tools/*.c)
+TEST_SRC  = $(wildcard tests/*.c)
+EX_SRC    = $(wildcard examples/*.c)
+EXAMPLES  = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all lib check demo install clean
+all: lib $(BUILD)/anypoll $(BUILD)/conformance $(EXAMPLES)
+lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so
+
+$(BUILD)/obj/lib/%.o: src/%.c $(wildcard src/*.h) include/anypoll.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/libanypoll.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/libanypoll.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libanypoll.so -o $@ $^ $(LDFLAGS_ALL)
+
+$(BUILD)/anypoll: $(TOOL_SRC) $(BUILD)/libanypoll.a $(wildcard tools/*.h)
+	$(CC) $(CFLAGS_ALL) -Itools -o $@ $(TOOL_SRC) $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+
+$(BUILD)/conformance: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libanypoll.a
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $(TEST_SRC) $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+
+check: all
+	tests/check.sh
+
+demo: all
+	tests/demo.sh
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libanypoll.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libanypoll.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/anypoll.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BUILD)/anypoll $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' anypoll.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/anypoll.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,336 @@
+/*
+ * api.c — the public anypoll_* functions: argument checks that every engine shares, then one
+ * call into the chosen engine. No engine-specific code and no state of its own live here.
+ *
+ * Checks are made in the kernel's order (see fs/eventpoll.c), so the first error a caller sees
+ * is the kernel's. errno is restored on success, as the kernel never touches it then.
+ */
+#include "engine.h"
+#include "host.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define ENGINE_OR_FAIL(e)                                                                          \
+    const struct ap_engine *e = ap_engine_choose();                                                \
+    if (!e) return -1
+
+/* Result of an engine call: on success errno goes back to what the caller had. */
+#define KEEP_ERRNO_ON_SUCCESS(expr)                                                                \
+    do {                                                                                           \
+        int saved_errno_ = errno;                                                                  \
+        __typeof__(expr) r_ = (expr);                                                              \
+        if (r_ >= 0) errno = saved_errno_;                                                         \
+        return r_;                                                                                 \
+    } while (0)
+
+#define EP_MAX_EVENTS (INT_MAX / (int)sizeof(struct epoll_event))
+
+int anypoll_epoll_create1(int flags)
+{
+    if (flags & ~EPOLL_CLOEXEC) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    KEEP_ERRNO_ON_SUCCESS(e->epoll_create1(flags));
+}
+
+int anypoll_epoll_create(int size)
+{
+    if (size <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return anypoll_epoll_create1(0);
+}
+
+int anypoll_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    /* The kernel copies the event in before it looks at anything else. */
+    if (op != EPOLL_CTL_DEL && !event) {
+        errno = EFAULT;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    KEEP_ERRNO_ON_SUCCESS(e->epoll_ctl(epfd, op, fd, event));
+}
+
+static int wait_common(int epfd, struct epoll_event *events, int maxevents, int ms,
+                       const struct timespec *ts, const sigset_t *sigmask)
+{
+    if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    KEEP_ERRNO_ON_SUCCESS(e->epoll_wait(epfd, events, maxevents, ms, ts, sigmask));
+}
+
+int anypoll_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+    return wait_common(epfd, events, maxevents, timeout, NULL, NULL);
+}
+
+int anypoll_epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout,
+                        const sigset_t *sigmask)
+{
+    return wait_common(epfd, events, maxevents, timeout, NULL, sigmask);
+}
+
+int anypoll_epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+                         const struct timespec *timeout, const sigset_t *sigmask)
+{
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return wait_common(epfd, events, maxevents, -1, timeout, sigmask);
+}
+
+int anypoll_eventfd(unsigned int initval, int flags)
+{
+    if (flags & ~(EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    KEEP_ERRNO_ON_SUCCESS(e->eventfd(initval, flags));
+}
+
+int anypoll_eventfd_read(int fd, eventfd_t *value)
+{
+    return anypoll_read(fd, value, sizeof *value) == (ssize_t)sizeof *value ? 0 : -1;
+}
+
+int anypoll_eventfd_write(int fd, eventfd_t value)
+{
+    return anypoll_write(fd, &value, sizeof value) == (ssize_t)sizeof value ? 0 : -1;
+}
+
+/* --- fd operations ----------------------------------------------------------------------- */
+
+static int owned(const struct ap_engine *e, int fd) { return e->owns && e->owns(fd); }
+
+/* Host I/O on a plain fd, reported to the engine; errno survives the report. */
+static ssize_t seen(const struct ap_engine *e, int fd, enum ap_io_dir dir, ssize_t r, size_t asked)
+{
+    if (e->io_seen) {
+        int err = errno;
+        e->io_seen(fd, dir, r, r < 0 ? err : 0, asked);
+        errno = err;
+    }
+    return r;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+    size_t t = 0;
+    for (int i = 0; i < n; i++) t += iov[i].iov_len;
+    return t;
+}
+
+ssize_t anypoll_read(int fd, void *buf, size_t count)
+{
+    ENGINE_OR_FAIL(e);
+    if (owned(e, fd)) KEEP_ERRNO_ON_SUCCESS(e->read(fd, buf, count));
+    return seen(e, fd, AP_IO_IN, ap_sys_read(fd, buf, count), count);
+}
+
+ssize_t anypoll_write(int fd, const void *buf, size_t count)
+{
+    ENGINE_OR_FAIL(e);
+    if (owned(e, fd)) KEEP_ERRNO_ON_SUCCESS(e->write(fd, buf, count));
+    return seen(e, fd, AP_IO_OUT, ap_sys_write(fd, buf, count), count);
+}
+
+/* Emulated objects are read and written 8 bytes at a time; vectors are gathered for them. */
+ssize_t anypoll_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    ENGINE_OR_FAIL(e);
+    if (owned(e, fd)) {
+        if (iovcnt < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        unsigned char tmp[64];
+        size_t want = iov_total(iov, iovcnt);
+        ssize_t r = e->read(fd, tmp, want < sizeof tmp ? want : sizeof tmp);
+        for (int i = 0, off = 0; r > 0 && i < iovcnt && off < r; i++) {
+            size_t k = iov[i].iov_len < (size_t)(r - off) ? iov[i].iov_len : (size_t)(r - off);
+            memcpy(iov[i].iov_base, tmp + off, k);
+            off += (int)k;
+        }
+        return r;
+    }
+    return seen(e, fd, AP_IO_IN, ap_sys_readv(fd, iov, iovcnt), iov_total(iov, iovcnt));
+}
+
+ssize_t anypoll_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    ENGINE_OR_FAIL(e);
+    if (owned(e, fd)) {
+        if (iovcnt < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        unsigned char tmp[64];
+        size_t n = 0;
+        for (int i = 0; i < iovcnt && n < sizeof tmp; i++) {
+            size_t k = iov[i].iov_len < sizeof tmp - n ? iov[i].iov_len : sizeof tmp - n;
+            memcpy(tmp + n, iov[i].iov_base, k);
+            n += k;
+        }
+        return e->write(fd, tmp, n);
+    }
+    return seen(e, fd, AP_IO_OUT, ap_sys_writev(fd, iov, iovcnt), iov_total(iov, iovcnt));
+}
+
+/* Socket calls on an emulated fd fail as they do on an eventfd: it is not a socket. */
+#define NOT_A_SOCKET_IF_OWNED(e, fd)                                                               \
+    if (owned(e, fd)) {                                                                            \
+        errno = ENOTSOCK;                                                                          \
+        return -1;                                                                                 \
+    }
+
+ssize_t anypoll_recv(int fd, void *buf, size_t len, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return seen(e, fd, AP_IO_IN, ap_sys_recv(fd, buf, len, flags), (flags & MSG_PEEK) ? 0 : len);
+}
+
+ssize_t anypoll_send(int fd, const void *buf, size_t len, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return seen(e, fd, AP_IO_OUT, ap_sys_send(fd, buf, len, flags), len);
+}
+
+ssize_t anypoll_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+                         socklen_t *addrlen)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return seen(e, fd, AP_IO_IN, ap_sys_recvfrom(fd, buf, len, flags, addr, addrlen),
+                (flags & MSG_PEEK) ? 0 : len);
+}
+
+ssize_t anypoll_sendto(int fd, const void *buf, size_t len, int flags,
+                       const struct sockaddr *addr, socklen_t addrlen)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return seen(e, fd, AP_IO_OUT, ap_sys_sendto(fd, buf, len, flags, addr, addrlen), len);
+}
+
+ssize_t anypoll_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    size_t asked = (flags & MSG_PEEK) ? 0 : iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+    return seen(e, fd, AP_IO_IN, ap_sys_recvmsg(fd, msg, flags), asked);
+}
+
+ssize_t anypoll_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return seen(e, fd, AP_IO_OUT, ap_sys_sendmsg(fd, msg, flags),
+                iov_total(msg->msg_iov, (int)msg->msg_iovlen));
+}
+
+int anypoll_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    return (int)seen(e, fd, AP_IO_ACCEPT, ap_sys_accept4(fd, addr, addrlen, flags), 1);
+}
+
+int anypoll_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    return anypoll_accept4(fd, addr, addrlen, 0);
+}
+
+int anypoll_close(int fd)
+{
+    ENGINE_OR_FAIL(e);
+    if (e->close) KEEP_ERRNO_ON_SUCCESS(e->close(fd));
+    return ap_sys_close(fd);
+}
+
+static int dup_to(const struct ap_engine *e, int oldfd, int newfd, int flags)
+{
+    if (e->dup_to) KEEP_ERRNO_ON_SUCCESS(e->dup_to(oldfd, newfd, flags));
+    if (newfd < 0) {
+        int min = newfd == -1 ? 0 : -2 - newfd;
+        return ap_sys_fcntl(oldfd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, min);
+    }
+    return ap_sys_dup3(oldfd, newfd, flags);
+}
+
+int anypoll_dup(int fd)
+{
+    ENGINE_OR_FAIL(e);
+    return dup_to(e, fd, -1, 0);
+}
+
+int anypoll_dup2(int oldfd, int newfd)
+{
+    ENGINE_OR_FAIL(e);
+    if (oldfd == newfd) /* dup2 to itself only checks that the fd is open */
+        return ap_sys_fcntl(oldfd, F_GETFD, 0) < 0 ? -1 : newfd;
+    return dup_to(e, oldfd, newfd, 0);
+}
+
+int anypoll_dup3(int oldfd, int newfd, int flags)
+{
+    ENGINE_OR_FAIL(e);
+    if (oldfd == newfd || (flags & ~O_CLOEXEC)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return dup_to(e, oldfd, newfd, flags);
+}
+
+int anypoll_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    intptr_t arg = va_arg(ap, intptr_t);
+    va_end(ap);
+    ENGINE_OR_FAIL(e);
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (arg < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        return dup_to(e, fd, -2 - (int)arg, cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);
+    }
+    if (e->fcntl) KEEP_ERRNO_ON_SUCCESS(e->fcntl(fd, cmd, arg));
+    return ap_sys_fcntl(fd, cmd, arg);
+}
+
+int anypoll_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+                  const sigset_t *sigmask)
+{
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, -1, timeout, sigmask));
+    return ap_sys_ppoll(fds, nfds, timeout, sigmask);
+}
+
+int anypoll_poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    ENGINE_OR_FAIL(e);
+    if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, timeout < 0 ? -1 : timeout, NULL, NULL));
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    return ap_sys_ppoll(fds, nfds, timeout < 0 ? NULL : &ts, NULL);
+}

@@ -1,0 +1,60 @@
+/*
+ * engine.h — the one interface every engine implements (internal; not installed).
+ *
+ * The front end (api.c) validates nothing engine-specific and holds no state: it picks an engine
+ * once (host.c) and forwards each call here. An engine is one source file exporting one
+ * `const struct ap_engine`. Entries marked "NULL:" may be left NULL and mean the stated default,
+ * so an engine backed by the kernel stays a page long.
+ *
+ * Every entry follows the kernel's contract: -1 with the kernel's errno on failure, errno
+ * untouched on success (api.c restores it).
+ */
+#ifndef AP_ENGINE_H
+#define AP_ENGINE_H
+
+#include "anypoll.h"
+
+enum ap_io_dir { AP_IO_IN, AP_IO_OUT, AP_IO_ACCEPT };
+
+struct ap_engine {
+    const char *name;
+    /* 1 if the engine works on this host right now (may run a probe; called once). */
+    int (*usable)(void);
+
+    int (*epoll_create1)(int flags);
+    int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *event);
+    /* ts != NULL overrides timeout_ms (epoll_pwait2); timeout_ms < 0 with ts == NULL waits
+     * forever. sigmask may be NULL. */
+    int (*epoll_wait)(int epfd, struct epoll_event *events, int maxevents, int timeout_ms,
+                      const struct timespec *ts, const sigset_t *sigmask);
+    int (*eventfd)(unsigned int initval, int flags);
+
+    /* 1 if fd is an object this engine emulates (NULL: none are). read/write are only called
+     * for such fds. */
+    int (*owns)(int fd);
+    ssize_t (*read)(int fd, void *buf, size_t count);
+    ssize_t (*write)(int fd, const void *buf, size_t count);
+
+    /* poll()/ppoll() over a set that may contain emulated fds. NULL: the host's ppoll. */
+    int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms, const struct timespec *ts,
+                const sigset_t *sigmask);
+    /* What the program's own I/O on a plain fd returned (res, and errno when res < 0), so
+     * emulated EPOLLET learns of drained fds. NULL: nothing to learn. */
+    void (*io_seen)(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked);
+    /* fd lifetime. NULL: the host's close/dup3/fcntl. dup_to: newfd < 0 means "lowest free"
+     * (dup, F_DUPFD with newfd = -2 - minfd), flags may hold O_CLOEXEC. */
+    int (*close)(int fd);
+    int (*dup_to)(int oldfd, int newfd, int flags);
+    int (*fcntl)(int fd, int cmd, intptr_t arg);
+
+    /* Number of live emulated objects (NULL: 0); an engine with live objects is not swapped. */
+    int (*live_objects)(void);
+};
+
+extern const struct ap_engine ap_engine_native;
+extern const struct ap_engine ap_engine_poll;
+
+/* host.c: the engines this build carries, in order of preference, NULL-terminated. */
+extern const struct ap_engine *const ap_engines[];
+
+#endif

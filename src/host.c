@@ -1,0 +1,166 @@
+/*
+ * host.c — which host this is, and which engine serves it. The only place that asks.
+ *
+ * A binary built once for several hosts (a Cosmopolitan APE) decides here at run time: under
+ * Cosmopolitan through its IsLinux()/IsWindows()/... tests, elsewhere by asking the system.
+ * Engines are tried in the order of ap_engines[]; ANYPOLL_ENGINE or anypoll_use_engine() force
+ * one, and a name that is unknown or unusable here is an error, never a silent fallback.
+ */
+#include "host.h"
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__COSMOPOLITAN__)
+#include <cosmo.h>
+#elif !defined(_WIN32)
+#include <sys/utsname.h>
+#endif
+
+const struct ap_engine *const ap_engines[] = {
+    &ap_engine_native,
+    &ap_engine_poll,
+    NULL,
+};
+
+static const char *const engine_names[] = {"native", "poll", NULL};
+
+const char *const *anypoll_engine_names(void) { return engine_names; }
+
+const char *anypoll_host_name(void)
+{
+#if defined(__COSMOPOLITAN__)
+    if (IsLinux()) return "linux";
+    if (IsWindows()) return "windows";
+    if (IsXnu()) return "macos";
+    if (IsFreebsd()) return "freebsd";
+    if (IsOpenbsd()) return "openbsd";
+    if (IsNetbsd()) return "netbsd";
+    return "unknown";
+#elif defined(_WIN32)
+    return "windows";
+#else
+    static char name[32];
+    static atomic_int done;
+    if (atomic_load_explicit(&done, memory_order_acquire)) return name;
+    struct utsname u;
+    const char *n = "unknown";
+    if (uname(&u) == 0) {
+        if (!strcmp(u.sysname, "Linux")) n = "linux";
+        else if (!strcmp(u.sysname, "Darwin")) n = "macos";
+        else if (!strcmp(u.sysname, "FreeBSD")) n = "freebsd";
+        else if (!strcmp(u.sysname, "OpenBSD")) n = "openbsd";
+        else if (!strcmp(u.sysname, "NetBSD")) n = "netbsd";
+        else n = u.sysname;
+    }
+    snprintf(name, sizeof name, "%s", n);
+    atomic_store_explicit(&done, 1, memory_order_release);
+    return name;
+#endif
+}
+
+static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(const struct ap_engine *) current;
+static int choice_errno; /* set once choosing failed; guarded by choice_lock */
+static signed char usable_cache[8];  /* 0 unknown, 1 usable, -1 not */
+
+static const struct ap_engine *find(const char *name)
+{
+    for (int i = 0; ap_engines[i]; i++)
+        if (!strcmp(ap_engines[i]->name, name)) return ap_engines[i];
+    return NULL;
+}
+
+static int is_usable(const struct ap_engine *e)
+{
+    for (int i = 0; ap_engines[i]; i++) {
+        if (ap_engines[i] != e) continue;
+        if (!usable_cache[i]) usable_cache[i] = e->usable() ? 1 : -1;
+        return usable_cache[i] > 0;
+    }
+    return 0;
+}
+
+/* Picks by name under choice_lock; on failure sets errno and, if `say`, tells stderr why. */
+static const struct ap_engine *pick(const char *name, int say)
+{
+    const struct ap_engine *e = find(name);
+    if (!e) {
+        if (say)
+            fprintf(stderr, "anypoll: ANYPOLL_ENGINE=%s: no such engine (this build has: native, "
+                            "poll)\n", name);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!is_usable(e)) {
+        if (say)
+            fprintf(stderr, "anypoll: ANYPOLL_ENGINE=%s: engine not usable on this host (%s)\n",
+                    name, anypoll_host_name());
+        errno = ENOSYS;
+        return NULL;
+    }
+    return e;
+}
+
+const struct ap_engine *ap_engine_choose(void)
+{
+    const struct ap_engine *e = atomic_load_explicit(&current, memory_order_acquire);
+    if (e) return e;
+    int saved = errno;
+    pthread_mutex_lock(&choice_lock);
+    e = atomic_load_explicit(&current, memory_order_acquire);
+    if (!e && !choice_errno) {
+        const char *forced = getenv("ANYPOLL_ENGINE");
+        if (forced && *forced) {
+            e = pick(forced, 1);
+        } else {
+            for (int i = 0; ap_engines[i] && !e; i++)
+                if (is_usable(ap_engines[i])) e = ap_engines[i];
+            if (!e) {
+                fprintf(stderr, "anypoll: no engine is usable on this host (%s)\n",
+                        anypoll_host_name());
+                errno = ENOSYS;
+            }
+        }
+        if (e) atomic_store_explicit(&current, e, memory_order_release);
+        else choice_errno = errno;
+    }
+    int err = choice_errno;
+    pthread_mutex_unlock(&choice_lock);
+    if (!e) errno = err;
+    else errno = saved;
+    return e;
+}
+
+int anypoll_use_engine(const char *name)
+{
+    if (!name) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&choice_lock);
+    const struct ap_engine *e = pick(name, 0);
+    int rc = -1;
+    if (e) {
+        const struct ap_engine *cur = atomic_load(&current);
+        if (cur && cur != e && cur->live_objects && cur->live_objects() > 0) {
+            errno = EBUSY;
+        } else {
+            atomic_store_explicit(&current, e, memory_order_release);
+            choice_errno = 0;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&choice_lock);
+    return rc;
+}
+
+const char *anypoll_engine_name(void)
+{
+    const struct ap_engine *e = ap_engine_choose();
+    return e ? e->name : NULL;
+}

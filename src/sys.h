@@ -1,0 +1,37 @@
+/*
+ * sys.h — the host's own file-descriptor calls, as the library must reach them (internal).
+ *
+ * Engines and the front end never call read(), close(), poll()... directly: in the drop-in build
+ * those names are anypoll's own, and calling them from inside would recurse. Everything that must
+ * reach the host goes through these, implemented once per host family in sys_*.c.
+ */
+#ifndef AP_SYS_H
+#define AP_SYS_H
+
+#include "anypoll.h"
+
+ssize_t ap_sys_read(int fd, void *buf, size_t n);
+ssize_t ap_sys_write(int fd, const void *buf, size_t n);
+ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n);
+ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n);
+ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags);
+ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags);
+ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al);
+ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+                      socklen_t al);
+ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags);
+ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags);
+int ap_sys_accept4(int fd, struct sockaddr *a, socklen_t *al, int flags);
+int ap_sys_close(int fd);
+int ap_sys_dup(int fd);
+int ap_sys_dup3(int oldfd, int newfd, int flags); /* flags: 0 or O_CLOEXEC; oldfd==newfd ok */
+int ap_sys_fcntl(int fd, int cmd, intptr_t arg);
+/* ppoll with a relative timeout (NULL: forever) and an optional atomic signal mask. */
+int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends */
+int ap_sys_bytes_readable(int fd, int *n);           /* ioctl FIONREAD */
+
+/* Monotonic clock in nanoseconds. */
+int64_t ap_sys_now_ns(void);
+
+#endif

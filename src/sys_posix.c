@@ -1,0 +1,120 @@
+/*
+ * sys_posix.c — the host's fd calls on POSIX hosts (Linux, the BSDs, macOS, Cosmopolitan).
+ *
+ * Plain libc calls for the prefixed build. Nothing here knows about epoll; the only host
+ * differences are the few calls some systems lack (ppoll, dup3, accept4), filled in below.
+ */
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+ssize_t ap_sys_read(int fd, void *buf, size_t n) { return read(fd, buf, n); }
+ssize_t ap_sys_write(int fd, const void *buf, size_t n) { return write(fd, buf, n); }
+ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n) { return readv(fd, iov, n); }
+ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n) { return writev(fd, iov, n); }
+ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags) { return recv(fd, buf, n, flags); }
+ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags)
+{
+    return send(fd, buf, n, flags);
+}
+ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+{
+    return recvfrom(fd, buf, n, flags, a, al);
+}
+ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+                      socklen_t al)
+{
+    return sendto(fd, buf, n, flags, a, al);
+}
+ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
+ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
+int ap_sys_close(int fd) { return close(fd); }
+int ap_sys_dup(int fd) { return dup(fd); }
+int ap_sys_fcntl(int fd, int cmd, intptr_t arg) { return fcntl(fd, cmd, arg); }
+
+int ap_sys_accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
+{
+#if defined(__APPLE__)
+    int s = accept(fd, a, al);
+    if (s >= 0) {
+        if ((flags & SOCK_CLOEXEC) && fcntl(s, F_SETFD, FD_CLOEXEC) < 0) goto fail;
+        if ((flags & SOCK_NONBLOCK) && fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) < 0)
+            goto fail;
+    }
+    return s;
+fail:
+    close(s);
+    return -1;
+#else
+    return accept4(fd, a, al, flags);
+#endif
+}
+
+int ap_sys_dup3(int oldfd, int newfd, int flags)
+{
+#if defined(__APPLE__)
+    if (oldfd == newfd) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (flags & ~O_CLOEXEC) {
+        errno = EINVAL;
+        return -1;
+    }
+    int r = dup2(oldfd, newfd);
+    if (r >= 0 && (flags & O_CLOEXEC)) fcntl(r, F_SETFD, FD_CLOEXEC);
+    return r;
+#else
+    return dup3(oldfd, newfd, flags);
+#endif
+}
+
+int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+#if defined(__APPLE__)
+    /* No ppoll: the mask is applied around poll(), which is not atomic. */
+    sigset_t old;
+    int ms = -1;
+    if (ts) {
+        int64_t t = (int64_t)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+        ms = t > 0x7fffffff ? 0x7fffffff : (int)t;
+    }
+    if (mask) pthread_sigmask(SIG_SETMASK, mask, &old);
+    int r = poll(fds, n, ms);
+    if (mask) {
+        int e = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = e;
+    }
+    return r;
+#else
+    return ppoll(fds, n, ts, mask);
+#endif
+}
+
+int ap_sys_socketpair_cloexec_nonblock(int sv[2])
+{
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
+#else
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(sv[i], F_SETFD, FD_CLOEXEC);
+        fcntl(sv[i], F_SETFL, fcntl(sv[i], F_GETFL) | O_NONBLOCK);
+    }
+    return 0;
+#endif
+}
+
+int ap_sys_bytes_readable(int fd, int *n) { return ioctl(fd, FIONREAD, n); }
+
+int64_t ap_sys_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
