@@ -96,6 +96,9 @@ typedef uint64_t eventfd_t;
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 /* epoll and eventfd: same contracts, errnos and edge cases as Linux (see docs/). */
 int anypoll_epoll_create(int size);
@@ -152,6 +155,9 @@ int anypoll_use_engine(const char *name);
 /* The names of all engines built into this library, NULL-terminated. */
 const char *const *anypoll_engine_names(void);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -44,7 +44,7 @@ const char *anypoll_host_name(void)
 #elif defined(_WIN32)
     return "windows";
 #else
-    static char name[32];
+    static char name[72];
     static atomic_int done;
     if (atomic_load_explicit(&done, memory_order_acquire)) return name;
     struct utsname u;
