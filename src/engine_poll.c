@@ -1,4 +1,1340 @@
-/* engine_poll.c — placeholder while the poll engine is being written. */
+/*
+ * engine_poll.c — epoll emulated on poll(): the engine for any POSIX host.
+ *
+ * An epoll instance is an anypoll object (emul.h) holding registrations keyed, like the
+ * kernel's, by (fd number, open file). Plain fds are watched through one pollfd array per
+ * instance that is kept between waits and patched per change, so a wait whose interest set did
+ * not change does no O(N) work in user space beyond reading poll()'s answer. Slot 0 is the
+ * instance's wake channel: ctl from another thread, a write to a watched eventfd, or evidence of
+ * a drained fd writes one byte there, and a blocked waiter re-evaluates at once.
+ *
+ * Level-triggered registrations report what poll() says, masked to interest|ERR|HUP. The ready
+ * list keeps the kernel's order: new readiness joins at the tail, reported level-triggered
+ * entries go behind the ones not yet reported, so small maxevents rotate.
+ *
+ * EPOLLET is rebuilt from three sources (docs/design.md has the full argument):
+ *   - objects anypoll owns (eventfd, epoll) count their wake-ups in sequences: every write is an
+ *     edge, exactly as in the kernel, and nothing is polled for them;
+ *   - a registration remembers the bits it reported ("seen"); poll() is asked only for the
+ *     others, so a never-drained fd does not spin. A seen bit is re-armed when it is observed
+ *     low, when the program's own I/O through anypoll shows a drain (EAGAIN, short read/write),
+ *     or by EPOLL_CTL_MOD;
+ *   - the readable byte count (FIONREAD) at the last report: a larger count later is new data,
+ *     an edge even though nobody drained. Such "suspects" (IN seen, no EOF yet) are re-checked
+ *     at every wait and, while a wait blocks, every SUSPECT_TICK_NS.
+ */
 #include "engine.h"
-static int usable(void) { return 0; }
-const struct ap_engine ap_engine_poll = {.name = "poll", .usable = usable};
+#include "emul.h"
+#include "eventfd.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SUSPECT_TICK_NS 10000000 /* 10 ms */
+#define MAX_NESTS 4              /* the kernel's EP_MAX_NESTS */
+
+#define EV_USER (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM |     \
+                 EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)
+#define EV_IN (EPOLLIN | EPOLLRDNORM)
+#define EV_OUT (EPOLLOUT | EPOLLWRNORM)
+#define EV_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET |     \
+                         EPOLLEXCLUSIVE)
+
+struct ap_epoll;
+
+struct ap_reg {
+    struct ap_epoll *ep;
+    struct ap_obj *obj; /* what is watched */
+    int fd;             /* the number it was added with: with obj, the key */
+    int slot;           /* index in ep->pfd, or -1 */
+    uint32_t events;    /* interest and flags, EPOLLERR|EPOLLHUP always added */
+    uint64_t data;
+    uint32_t seen;      /* EPOLLET: reported and not observed low since */
+    uint32_t level;     /* last observed readiness, masked */
+    unsigned gen;       /* ep->gen when `level` was observed */
+    uint64_t in_seq, out_seq; /* owned targets: sequences last looked at */
+    int nread;          /* EPOLLET: FIONREAD after the last report, -1 unknown */
+    int susp;           /* index in ep->susp, or -1 */
+    int owned_idx;      /* index in ep->owned, or -1 */
+    unsigned disabled : 1, dead : 1, on_ready : 1, on_pending : 1, candidate : 1;
+    struct ap_reg *wnext, *wprev; /* obj->watchers */
+    struct ap_reg *rnext, *rprev; /* ep ready list */
+    struct ap_reg *hnext;         /* ep hash chain */
+    struct ap_reg *pnext;         /* ep pending list, then graveyard */
+};
+
+struct ap_epoll {
+    struct ap_obj base;
+    struct ap_reg wake_reg; /* stands for the wake channel in pollsets (obj == NULL) */
+    int wake_w; /* our dup of the user end: a byte written here wakes waiters polling peer */
+    atomic_int wake_flag;
+    struct ap_reg **hash;
+    size_t hcap, count;
+    struct pollfd *pfd; /* slot 0: wake channel; others: plain registrations */
+    struct ap_reg **preg;
+    int npfd, cappfd, holes;
+    int polling;  /* a waiter is in poll() on pfd itself: patch later */
+    int inpoll;   /* waiters in poll() with pfd or a copy of it: keep dead regs */
+    int waiters;  /* threads inside a blocking wait on this instance */
+    int pollers;  /* anypoll_poll() calls blocked on this instance */
+    int changed;  /* pfd was patched since the last poll of it */
+    unsigned gen;
+    struct ap_reg *pending, **pending_tail, *graveyard; /* pending is FIFO: slots keep ADD order */
+    struct ap_reg ready; /* sentinel */
+    struct ap_reg **owned;
+    int nowned, capowned, nnested;
+    struct ap_reg **susp;
+    int nsusp, capsusp;
+};
+
+static struct ap_epoll *as_epoll(struct ap_obj *o) { return (struct ap_epoll *)o; }
+
+/* --- small lists ------------------------------------------------------------------------- */
+
+static int vec_push(struct ap_reg ***v, int *n, int *cap, struct ap_reg *r)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : 8;
+        struct ap_reg **nv = realloc(*v, (size_t)c * sizeof *nv);
+        if (!nv) return -1;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = r;
+    return *n - 1;
+}
+
+static void ready_del(struct ap_reg *r)
+{
+    if (!r->on_ready) return;
+    r->rprev->rnext = r->rnext;
+    r->rnext->rprev = r->rprev;
+    r->on_ready = 0;
+}
+
+static void ready_add(struct ap_epoll *ep, struct ap_reg *r)
+{
+    if (r->on_ready) return;
+    r->rprev = ep->ready.rprev;
+    r->rnext = &ep->ready;
+    ep->ready.rprev->rnext = r;
+    ep->ready.rprev = r;
+    r->on_ready = 1;
+}
+
+static void mark_pending(struct ap_reg *r)
+{
+    if (r->on_pending || (r->slot < 0 && (r->dead || r->obj->kind != AP_KIND_PLAIN))) return;
+    struct ap_epoll *ep = r->ep;
+    r->on_pending = 1;
+    r->pnext = NULL;
+    if (!ep->pending) ep->pending_tail = &ep->pending;
+    *ep->pending_tail = r;
+    ep->pending_tail = &r->pnext;
+}
+
+static int is_suspect(const struct ap_reg *r)
+{
+    return !r->dead && !r->disabled && (r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN &&
+           (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
+}
+
+static void update_suspect(struct ap_reg *r)
+{
+    struct ap_epoll *ep = r->ep;
+    int want = is_suspect(r);
+    if (want && r->susp < 0) {
+        r->susp = vec_push(&ep->susp, &ep->nsusp, &ep->capsusp, r);
+    } else if (!want && r->susp >= 0) {
+        struct ap_reg *last = ep->susp[--ep->nsusp];
+        ep->susp[r->susp] = last;
+        last->susp = r->susp;
+        r->susp = -1;
+    }
+}
+
+/* --- readiness bits ---------------------------------------------------------------------- */
+
+static short to_poll(uint32_t ev)
+{
+    short p = 0;
+    if (ev & EPOLLIN) p |= POLLIN;
+    if (ev & EPOLLPRI) p |= POLLPRI;
+    if (ev & EPOLLOUT) p |= POLLOUT;
+    if (ev & EPOLLRDNORM) p |= POLLRDNORM;
+    if (ev & EPOLLRDBAND) p |= POLLRDBAND;
+    if (ev & EPOLLWRNORM) p |= POLLWRNORM;
+    if (ev & EPOLLWRBAND) p |= POLLWRBAND;
+#ifdef POLLRDHUP
+    if (ev & EPOLLRDHUP) p |= POLLRDHUP;
+#endif
+    return p;
+}
+
+static uint32_t from_poll(short p)
+{
+    uint32_t ev = 0;
+    if (p & POLLIN) ev |= EPOLLIN;
+    if (p & POLLPRI) ev |= EPOLLPRI;
+    if (p & POLLOUT) ev |= EPOLLOUT;
+    if (p & POLLRDNORM) ev |= EPOLLRDNORM;
+    if (p & POLLRDBAND) ev |= EPOLLRDBAND;
+    if (p & POLLWRNORM) ev |= EPOLLWRNORM;
+    if (p & POLLWRBAND) ev |= EPOLLWRBAND;
+    if (p & POLLERR) ev |= EPOLLERR;
+    if (p & POLLHUP) ev |= EPOLLHUP;
+#ifdef POLLRDHUP
+    if (p & POLLRDHUP) ev |= EPOLLRDHUP;
+#endif
+    return ev;
+}
+
+/* What poll() answered, as the registration may see it. Hosts without POLLRDHUP learn of the
+ * peer's shutdown by peeking: readable with nothing to read is end of stream. */
+static uint32_t observed(const struct ap_reg *r, int fd, short revents)
+{
+    uint32_t ev = from_poll(revents);
+#ifndef POLLRDHUP
+    if ((r->events & EPOLLRDHUP) && (revents & POLLIN) && r->obj->stream) {
+        char c;
+        if (ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ev |= EPOLLRDHUP;
+    }
+#else
+    (void)fd;
+#endif
+    return ev & (r->events & (EV_USER | EPOLLERR | EPOLLHUP));
+}
+
+/* --- the pollfd array -------------------------------------------------------------------- */
+
+static int poll_number(const struct ap_reg *r)
+{
+    return ap_fd_obj(r->fd) == r->obj ? r->fd : ap_obj_any_fd(r->obj);
+}
+
+/* The events a blocking poll asks for: -1 when the fd must not be polled at all. */
+static int slot_events(const struct ap_reg *r)
+{
+    if (r->dead || r->disabled) return -1;
+    uint32_t want = r->events & EV_USER;
+    if (r->events & EPOLLET) {
+        if (r->seen & (EPOLLERR | EPOLLHUP)) return -1; /* poll would report them forever */
+        want &= ~r->seen;
+    }
+    return to_poll(want);
+}
+
+static int pfd_reserve(struct ap_epoll *ep)
+{
+    if (ep->npfd < ep->cappfd) return 0;
+    int cap = ep->cappfd ? ep->cappfd * 2 : 16;
+    struct pollfd *p = realloc(ep->pfd, (size_t)cap * sizeof *p);
+    if (!p) return -1;
+    ep->pfd = p;
+    struct ap_reg **r = realloc(ep->preg, (size_t)cap * sizeof *r);
+    if (!r) return -1;
+    ep->preg = r;
+    ep->cappfd = cap;
+    return 0;
+}
+
+static void compact(struct ap_epoll *ep)
+{
+    int j = 1;
+    for (int i = 1; i < ep->npfd; i++) {
+        if (!ep->preg[i]) continue;
+        ep->pfd[j] = ep->pfd[i];
+        ep->preg[j] = ep->preg[i];
+        ep->preg[j]->slot = j;
+        j++;
+    }
+    ep->npfd = j;
+    ep->holes = 0;
+}
+
+static void free_reg(struct ap_reg *r) { free(r); }
+
+/* Brings pfd up to date with every registration changed since; only while nobody polls it.
+ * Registrations freed here were unlinked from everything else when they died. */
+static void apply_pending(struct ap_epoll *ep)
+{
+    if (ep->polling) return;
+    while (ep->pending) {
+        struct ap_reg *r = ep->pending;
+        ep->pending = r->pnext;
+        r->on_pending = 0;
+        ep->changed = 1;
+        if (r->dead) {
+            if (r->slot >= 0) {
+                ep->preg[r->slot] = NULL;
+                ep->pfd[r->slot].fd = -1;
+                ep->holes++;
+                r->slot = -1;
+            }
+            r->pnext = ep->graveyard;
+            ep->graveyard = r;
+            continue;
+        }
+        int ev = slot_events(r);
+        int fd = ev < 0 ? -1 : poll_number(r);
+        if (r->slot < 0) {
+            if (pfd_reserve(ep) < 0) { /* retry at the next change; the fd stays unwatched */
+                r->on_pending = 0;
+                mark_pending(r);
+                break;
+            }
+            r->slot = ep->npfd++;
+            ep->preg[r->slot] = r;
+        }
+        ep->pfd[r->slot].fd = fd;
+        ep->pfd[r->slot].events = (short)(ev < 0 ? 0 : ev);
+        ep->pfd[r->slot].revents = 0;
+    }
+    if (ep->holes > 16 && ep->holes * 2 > ep->npfd) compact(ep);
+    if (!ep->inpoll)
+        while (ep->graveyard) {
+            struct ap_reg *r = ep->graveyard;
+            ep->graveyard = r->pnext;
+            free_reg(r);
+        }
+}
+
+/* --- waking ------------------------------------------------------------------------------ */
+
+static void ep_wake(struct ap_epoll *ep)
+{
+    if (!ep->waiters && !ep->pollers && !ep->base.watchers) return;
+    if (atomic_exchange(&ep->wake_flag, 1)) return;
+    ap_sys_send(ep->wake_w, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void ep_drain(struct ap_epoll *ep)
+{
+    char buf[64];
+    while (ap_sys_recv(ep->base.peer, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
+    }
+    atomic_store(&ep->wake_flag, 0);
+}
+
+/* Something watched by `o` changed: every instance watching it (and those nesting them) must
+ * look again. */
+static void notify_watchers(struct ap_obj *o, int depth)
+{
+    for (struct ap_reg *r = o->watchers; r; r = r->wnext) {
+        ep_wake(r->ep);
+        if (depth < MAX_NESTS && r->ep->base.watchers) {
+            atomic_fetch_add(&r->ep->base.in_seq, 1);
+            notify_watchers(&r->ep->base, depth + 1);
+        }
+    }
+}
+
+void ap_hook_deferred(struct ap_obj *o)
+{
+    if (o->kind == AP_KIND_EVENTFD) ap_eventfd_sync((struct ap_eventfd *)o);
+    notify_watchers(o, 0);
+}
+
+/* --- registrations ----------------------------------------------------------------------- */
+
+static size_t hash_fd(int fd, size_t cap) { return ((size_t)fd * 2654435761u) & (cap - 1); }
+
+static struct ap_reg *reg_find(struct ap_epoll *ep, int fd, struct ap_obj *o)
+{
+    if (!ep->hcap) return NULL;
+    for (struct ap_reg *r = ep->hash[hash_fd(fd, ep->hcap)]; r; r = r->hnext)
+        if (r->fd == fd && r->obj == o) return r;
+    return NULL;
+}
+
+static int hash_insert(struct ap_epoll *ep, struct ap_reg *r)
+{
+    if ((ep->count + 1) * 2 > ep->hcap) {
+        size_t cap = ep->hcap ? ep->hcap * 2 : 16;
+        struct ap_reg **h = calloc(cap, sizeof *h);
+        if (!h) return -1;
+        for (size_t i = 0; i < ep->hcap; i++)
+            for (struct ap_reg *x = ep->hash[i], *nx; x; x = nx) {
+                nx = x->hnext;
+                size_t s = hash_fd(x->fd, cap);
+                x->hnext = h[s];
+                h[s] = x;
+            }
+        free(ep->hash);
+        ep->hash = h;
+        ep->hcap = cap;
+    }
+    size_t s = hash_fd(r->fd, ep->hcap);
+    r->hnext = ep->hash[s];
+    ep->hash[s] = r;
+    ep->count++;
+    return 0;
+}
+
+static void hash_remove(struct ap_epoll *ep, struct ap_reg *r)
+{
+    struct ap_reg **pp = &ep->hash[hash_fd(r->fd, ep->hcap)];
+    while (*pp && *pp != r) pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = r->hnext;
+        ep->count--;
+    }
+}
+
+static void watcher_unlink(struct ap_reg *r)
+{
+    if (r->wprev) r->wprev->wnext = r->wnext;
+    else r->obj->watchers = r->wnext;
+    if (r->wnext) r->wnext->wprev = r->wprev;
+    r->wnext = r->wprev = NULL;
+}
+
+/* Removes a registration from everything; its memory goes when no poll() can refer to it. */
+static void reg_kill(struct ap_reg *r)
+{
+    struct ap_epoll *ep = r->ep;
+    ready_del(r);
+    hash_remove(ep, r);
+    watcher_unlink(r);
+    r->dead = 1;
+    update_suspect(r);
+    if (r->owned_idx >= 0) {
+        struct ap_reg *last = ep->owned[--ep->nowned];
+        ep->owned[r->owned_idx] = last;
+        last->owned_idx = r->owned_idx;
+        if (r->obj->kind == AP_KIND_EPOLL) ep->nnested--;
+    }
+    if (r->on_pending) {
+        /* apply_pending buries it */
+    } else if (r->slot >= 0) {
+        mark_pending(r);
+    } else {
+        r->pnext = ep->graveyard;
+        ep->graveyard = r;
+    }
+    /* A plain object nobody watches and whose numbers anypoll never saw duplicated is
+     * forgotten, so I/O on it stops costing a lookup. */
+    struct ap_obj *o = r->obj;
+    if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) ap_fd_unbind(o->fds[0]);
+}
+
+/* Is `target` (an epoll) reachable from `from`, or nested too deep? */
+static int loops(struct ap_epoll *from, struct ap_epoll *target, int depth)
+{
+    if (from == target) return 1;
+    if (depth >= MAX_NESTS) return 1;
+    for (int i = 0; i < from->nowned; i++) {
+        struct ap_reg *r = from->owned[i];
+        if (r->obj->kind == AP_KIND_EPOLL && loops(as_epoll(r->obj), target, depth + 1)) return 1;
+    }
+    return 0;
+}
+
+/* The kernel answers EPERM for files without a poll method. */
+static int pollable(const struct stat *st)
+{
+    if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || S_ISBLK(st->st_mode)) return 0;
+    if (S_ISCHR(st->st_mode)) {
+        static const char *const unpollable[] = {"/dev/null", "/dev/zero", "/dev/full"};
+        for (size_t i = 0; i < sizeof unpollable / sizeof *unpollable; i++) {
+            struct stat d;
+            if (stat(unpollable[i], &d) == 0 && S_ISCHR(d.st_mode) && d.st_rdev == st->st_rdev)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int fd_is_open(int fd) { return ap_sys_fcntl(fd, F_GETFD, 0) >= 0; }
+
+/* The plain object `fd` refers to now, created when `create`; NULL with errno. */
+static struct ap_obj *plain_for(int fd, const struct stat *st, int create)
+{
+    int fl = ap_sys_fcntl(fd, F_GETFL, 0);
+    int acc = fl < 0 ? 0 : (fl & O_ACCMODE);
+    struct ap_obj *o = ap_fd_obj(fd);
+    if (o && (o->kind != AP_KIND_PLAIN || o->dev != st->st_dev || o->ino != st->st_ino ||
+              o->accmode != acc)) {
+        ap_fd_unbind(fd); /* the number was closed behind our back and now names a new file */
+        o = NULL;
+    }
+    if (o) return o;
+    o = ap_plain_find(st->st_dev, st->st_ino, acc);
+    if (o) {
+        if (ap_fd_bind(fd, o) < 0) return NULL;
+        return o;
+    }
+    if (!create) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return ap_plain_new(fd, st, acc);
+}
+
+static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    enum ap_kind ek = ap_fd_kind(epfd), tk = ap_fd_kind(fd);
+    struct stat st;
+    if (ek == AP_KIND_NONE && !fd_is_open(epfd)) return errno = EBADF, -1;
+    if (tk != AP_KIND_EVENTFD && tk != AP_KIND_EPOLL) {
+        if (fstat(fd, &st) < 0) return errno = EBADF, -1;
+        if (!pollable(&st)) return errno = EPERM, -1;
+    }
+    if (ek != AP_KIND_EPOLL) return errno = EINVAL, -1;
+    if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
+        return errno = EINVAL, -1;
+    uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
+
+    ap_lock();
+    int rc = -1;
+    struct ap_obj *eo = ap_fd_obj(epfd);
+    struct ap_obj *o = NULL;
+    if (!eo || eo->kind != AP_KIND_EPOLL) {
+        errno = EBADF;
+        goto out;
+    }
+    struct ap_epoll *ep = as_epoll(eo);
+    if (tk == AP_KIND_EVENTFD || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
+    else o = plain_for(fd, &st, op == EPOLL_CTL_ADD);
+    if (!o) {
+        if (errno != ENOENT) errno = errno == ENOMEM ? ENOMEM : EBADF;
+        goto out;
+    }
+    if (o == eo) {
+        errno = EINVAL;
+        goto out;
+    }
+    if (events & EPOLLEXCLUSIVE) {
+        if (op == EPOLL_CTL_MOD ||
+            (op == EPOLL_CTL_ADD && (o->kind == AP_KIND_EPOLL || (events & ~EV_EXCLUSIVE_OK)))) {
+            errno = EINVAL;
+            goto out;
+        }
+    }
+    if (op == EPOLL_CTL_ADD && o->kind == AP_KIND_EPOLL && loops(as_epoll(o), ep, 0)) {
+        errno = ELOOP;
+        goto out;
+    }
+    struct ap_reg *r = reg_find(ep, fd, o);
+    switch (op) {
+    case EPOLL_CTL_ADD:
+        if (r) {
+            errno = EEXIST;
+            goto out;
+        }
+        r = calloc(1, sizeof *r);
+        if (r) {
+            r->ep = ep;
+            r->obj = o;
+            r->fd = fd;
+        }
+        if (!r || hash_insert(ep, r) < 0) {
+            free(r);
+            errno = ENOMEM;
+            goto out;
+        }
+        r->slot = r->susp = r->owned_idx = -1;
+        r->nread = -1;
+        r->events = events | EPOLLERR | EPOLLHUP;
+        r->data = event->data.u64;
+        r->wnext = o->watchers;
+        if (o->watchers) o->watchers->wprev = r;
+        o->watchers = r;
+        if (o->kind == AP_KIND_PLAIN) {
+            mark_pending(r);
+        } else {
+            r->in_seq = atomic_load(&o->in_seq);
+            r->out_seq = atomic_load(&o->out_seq);
+            r->owned_idx = vec_push(&ep->owned, &ep->nowned, &ep->capowned, r);
+            if (r->owned_idx < 0) {
+                reg_kill(r);
+                errno = ENOMEM;
+                goto out;
+            }
+            if (o->kind == AP_KIND_EPOLL) ep->nnested++;
+            /* the kernel reports an owned object ready at ADD time: force a first look */
+            r->gen = 0;
+        }
+        break;
+    case EPOLL_CTL_MOD:
+        if (!r) {
+            errno = ENOENT;
+            goto out;
+        }
+        if (r->events & EPOLLEXCLUSIVE) {
+            errno = EINVAL;
+            goto out;
+        }
+        r->events = events | EPOLLERR | EPOLLHUP;
+        r->data = event->data.u64;
+        r->disabled = 0;
+        r->seen = 0; /* MOD re-reads readiness: an edge if ready now */
+        ready_del(r);
+        update_suspect(r);
+        mark_pending(r);
+        break;
+    default: /* DEL */
+        if (!r) {
+            errno = ENOENT;
+            goto out;
+        }
+        reg_kill(r);
+        break;
+    }
+    ep_wake(ep);
+    rc = 0;
+out:
+    ap_unlock();
+    return rc;
+}
+
+/* --- evaluation --------------------------------------------------------------------------- */
+
+/* A set of pollfds one wait hands to poll(): the instance's own array, or a private copy when
+ * it is already in use or must be extended (nested instances). */
+struct pollset {
+    struct pollfd *pfd;
+    struct ap_reg **preg;
+    int n, cap;
+    int borrowed; /* pfd/preg are the instance's own */
+};
+
+static int set_reserve(struct pollset *s, int extra)
+{
+    if (s->n + extra <= s->cap) return 0;
+    int cap = (s->n + extra) * 2;
+    struct pollfd *p = realloc(s->pfd, (size_t)cap * sizeof *p);
+    if (!p) return -1;
+    s->pfd = p;
+    struct ap_reg **r = realloc(s->preg, (size_t)cap * sizeof *r);
+    if (!r) return -1;
+    s->preg = r;
+    s->cap = cap;
+    return 0;
+}
+
+static void set_free(struct pollset *s)
+{
+    if (!s->borrowed) {
+        free(s->pfd);
+        free(s->preg);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* Appends what must wake a wait on `ep`: its wake channel and its plain fds, and the same for
+ * every instance nested in it. Entries are marked by a NULL registration. */
+static int set_append_instance(struct pollset *s, struct ap_epoll *ep, int depth)
+{
+    if (set_reserve(s, ep->npfd) < 0) return -1;
+    for (int i = 0; i < ep->npfd; i++) {
+        s->pfd[s->n] = ep->pfd[i];
+        s->pfd[s->n].revents = 0;
+        s->preg[s->n++] = i == 0 ? &ep->wake_reg : NULL; /* nested fds only wake us */
+    }
+    for (int i = 0; depth < MAX_NESTS && i < ep->nowned; i++)
+        if (ep->owned[i]->obj->kind == AP_KIND_EPOLL && !ep->owned[i]->disabled &&
+            set_append_instance(s, as_epoll(ep->owned[i]->obj), depth + 1) < 0)
+            return -1;
+    return 0;
+}
+
+/* The set for a wait on ep: its own array when free and sufficient, else a copy. */
+static int set_build(struct pollset *s, struct ap_epoll *ep)
+{
+    memset(s, 0, sizeof *s);
+    if (!ep->polling && !ep->nnested) {
+        s->pfd = ep->pfd;
+        s->preg = ep->preg;
+        s->n = ep->npfd;
+        s->borrowed = 1;
+        return 0;
+    }
+    if (set_reserve(s, ep->npfd) < 0) return -1;
+    memcpy(s->pfd, ep->pfd, (size_t)ep->npfd * sizeof *s->pfd);
+    memcpy(s->preg, ep->preg, (size_t)ep->npfd * sizeof *s->preg);
+    s->n = ep->npfd;
+    for (int i = 0; i < ep->nowned; i++)
+        if (ep->owned[i]->obj->kind == AP_KIND_EPOLL && !ep->owned[i]->disabled &&
+            set_append_instance(s, as_epoll(ep->owned[i]->obj), 1) < 0)
+            return -1;
+    return 0;
+}
+
+static int read_count(int fd)
+{
+    int n;
+    return ap_sys_bytes_readable(fd, &n) == 0 ? n : -1;
+}
+
+/* Takes in what one poll() said. Level-triggered entries get their level for this round;
+ * EPOLLET entries with a new bit become candidates for a full look. */
+static void take_results(struct ap_epoll *ep, struct pollset *s, struct ap_reg **cand, int *ncand)
+{
+    ep->gen++;
+    for (int i = 0; i < s->n; i++) {
+        struct ap_reg *r = s->preg[i];
+        short rev = s->pfd[i].revents;
+        if (r && !r->obj) { /* a wake channel: this instance's or a nested one's */
+            if (rev & POLLIN) ep_drain(r->ep);
+            continue;
+        }
+        if (!r || r->dead || r->disabled || r->obj->kind != AP_KIND_PLAIN) continue;
+        if (rev & POLLNVAL) { /* closed without anypoll_close: the number is gone */
+            if (s->pfd[i].fd == poll_number(r)) ap_fd_unbind(s->pfd[i].fd);
+            continue;
+        }
+        if (!(r->events & EPOLLET)) {
+            r->level = observed(r, s->pfd[i].fd, rev);
+            r->gen = ep->gen;
+            if (r->level) ready_add(ep, r);
+        } else if (rev && !r->candidate) {
+            r->candidate = 1;
+            cand[(*ncand)++] = r;
+        }
+    }
+}
+
+/* Full look at EPOLLET registrations: their whole current mask (poll was asked only for the
+ * unseen bits), bits that went low are re-armed, and a grown byte count is new data. */
+static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
+{
+    if (!ncand) return;
+    struct pollfd stackp[64];
+    struct pollfd *p = ncand <= 64 ? stackp : malloc((size_t)ncand * sizeof *p);
+    if (!p) return;
+    for (int i = 0; i < ncand; i++) {
+        p[i].fd = poll_number(cand[i]);
+        p[i].events = to_poll(cand[i]->events & EV_USER);
+        p[i].revents = 0;
+    }
+    ap_sys_ppoll(p, (nfds_t)ncand, &(struct timespec){0, 0}, NULL);
+    for (int i = 0; i < ncand; i++) {
+        struct ap_reg *r = cand[i];
+        r->candidate = 0;
+        if (r->dead || r->disabled) continue;
+        uint32_t lv = (p[i].revents & POLLNVAL) ? 0 : observed(r, p[i].fd, p[i].revents);
+        uint32_t before = r->seen;
+        r->seen &= lv;
+        int edge = (lv & ~r->seen) != 0;
+        if ((r->seen & EV_IN) && (lv & EPOLLIN) && r->nread >= 0) {
+            int now = read_count(p[i].fd);
+            if (now > r->nread) edge = 1;
+            if (now >= 0) r->nread = now;
+        }
+        if (edge || r->on_ready) {
+            r->level = lv;
+            if (lv) ready_add(ep, r);
+            else ready_del(r);
+        }
+        if (r->seen != before) {
+            mark_pending(r);
+            update_suspect(r);
+        }
+    }
+    if (p != stackp) free(p);
+}
+
+static int ep_has_events(struct ap_epoll *ep, int depth);
+
+/* Objects anypoll owns: their level is known without a system call, their edges are counted. */
+static void look_at_owned(struct ap_epoll *ep, int depth)
+{
+    for (int i = 0; i < ep->nowned; i++) {
+        struct ap_reg *r = ep->owned[i];
+        if (r->disabled) continue;
+        uint32_t lv;
+        if (r->obj->kind == AP_KIND_EVENTFD)
+            lv = ap_eventfd_level((struct ap_eventfd *)r->obj);
+        else
+            lv = depth < MAX_NESTS && ep_has_events(as_epoll(r->obj), depth + 1)
+                     ? (EPOLLIN | EPOLLRDNORM) : 0;
+        lv &= r->events & (EV_USER | EPOLLERR | EPOLLHUP);
+        uint64_t in = atomic_load(&r->obj->in_seq), out = atomic_load(&r->obj->out_seq);
+        int woke = (in != r->in_seq && (r->events & (EV_IN | EPOLLRDHUP | EPOLLPRI))) ||
+                   (out != r->out_seq && (r->events & EV_OUT));
+        r->in_seq = in;
+        r->out_seq = out;
+        r->level = lv;
+        r->gen = ep->gen;
+        if (!(r->events & EPOLLET)) {
+            if (lv) ready_add(ep, r);
+            continue;
+        }
+        r->seen &= lv;
+        if ((woke || (lv & ~r->seen)) && lv) ready_add(ep, r);
+        else if (!lv) ready_del(r);
+    }
+}
+
+/* One round of looking without waiting: fills the ready list. */
+enum { TAKE_RESULTS = 1, POLL_NOW = 2 };
+
+static int evaluate(struct ap_epoll *ep, struct pollset *s, int do_poll, int all_suspects,
+                    int depth)
+{
+    struct ap_reg *stackc[64];
+    int cap = s->n + ep->nsusp + 1;
+    for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext) cap++;
+    struct ap_reg **cand = cap <= 64 ? stackc : malloc((size_t)cap * sizeof *cand);
+    if (!cand) return -1;
+    int ncand = 0;
+    if (do_poll == POLL_NOW) {
+        for (int i = 0; i < s->n; i++) s->pfd[i].revents = 0;
+        if (s->n) ap_sys_ppoll(s->pfd, (nfds_t)s->n, &(struct timespec){0, 0}, NULL);
+    }
+    if (do_poll) take_results(ep, s, cand, &ncand);
+    for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext)
+        if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN && !r->candidate) {
+            r->candidate = 1;
+            cand[ncand++] = r;
+        }
+    for (int i = 0; all_suspects && i < ep->nsusp; i++)
+        if (!ep->susp[i]->candidate) {
+            ep->susp[i]->candidate = 1;
+            cand[ncand++] = ep->susp[i];
+        }
+    look_closely(ep, cand, ncand);
+    look_at_owned(ep, depth);
+    if (cand != stackc) free(cand);
+    return 0;
+}
+
+/* Is an event ready for delivery? (level-triggered plain entries only count if seen this round) */
+static int deliverable(struct ap_epoll *ep, struct ap_reg *r)
+{
+    if (r->dead || r->disabled || !r->level) return 0;
+    if (!(r->events & EPOLLET) && r->gen != ep->gen) return 0;
+    return 1;
+}
+
+/* Would a wait on `ep` return something now? Used when ep is nested or polled. */
+static int ep_has_events(struct ap_epoll *ep, int depth)
+{
+    apply_pending(ep);
+    struct pollset s;
+    if (set_build(&s, ep) < 0) return 0;
+    /* only this instance's own fds: nested ones are looked at through look_at_owned */
+    if (!s.borrowed) s.n = ep->npfd;
+    if (!s.borrowed) ep->inpoll++;
+    evaluate(ep, &s, POLL_NOW, 1, depth);
+    if (!s.borrowed) ep->inpoll--;
+    set_free(&s);
+    for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext)
+        if (deliverable(ep, r)) return 1;
+    return 0;
+}
+
+static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
+{
+    int n = 0;
+    struct ap_reg again = {0}; /* reported level-triggered entries, re-queued behind the rest */
+    again.rnext = again.rprev = &again;
+    struct ap_reg *r = ep->ready.rnext;
+    while (r != &ep->ready && n < max) {
+        struct ap_reg *next = r->rnext;
+        if (!deliverable(ep, r)) {
+            ready_del(r);
+            r = next;
+            continue;
+        }
+        out[n].events = r->level;
+        out[n].data.u64 = r->data;
+        n++;
+        ready_del(r);
+        if (r->events & EPOLLONESHOT) {
+            r->disabled = 1;
+            update_suspect(r);
+            mark_pending(r);
+        } else if (r->events & EPOLLET) {
+            if (r->seen != r->level) mark_pending(r);
+            r->seen = r->level;
+            if (r->obj->kind == AP_KIND_PLAIN && (r->level & EPOLLIN))
+                r->nread = read_count(poll_number(r));
+            update_suspect(r);
+        } else {
+            r->rprev = again.rprev;
+            r->rnext = &again;
+            again.rprev->rnext = r;
+            again.rprev = r;
+            r->on_ready = 1;
+        }
+        r = next;
+    }
+    if (again.rnext != &again) { /* splice behind the entries not reached */
+        again.rnext->rprev = ep->ready.rprev;
+        ep->ready.rprev->rnext = again.rnext;
+        again.rprev->rnext = &ep->ready;
+        ep->ready.rprev = again.rprev;
+    }
+    return n;
+}
+
+/* --- the wait ---------------------------------------------------------------------------- */
+
+static struct ap_epoll *epoll_of(int epfd)
+{
+    struct ap_obj *o = ap_fd_obj(epfd);
+    if (o && o->kind == AP_KIND_EPOLL) return as_epoll(o);
+    errno = ap_fd_kind(epfd) != AP_KIND_NONE || fd_is_open(epfd) ? EINVAL : EBADF;
+    return NULL;
+}
+
+static int64_t deadline_of(int ms, const struct timespec *ts)
+{
+    if (ts) return ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+    if (ms < 0) return -1;
+    return ap_sys_now_ns() + (int64_t)ms * 1000000;
+}
+
+static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
+                   const struct timespec *ts, const sigset_t *sigmask)
+{
+    int64_t deadline = deadline_of(ms, ts);
+    ap_lock();
+    struct ap_epoll *ep = epoll_of(epfd);
+    if (!ep) {
+        ap_unlock();
+        return -1;
+    }
+    ep->base.busy++;
+    int n = 0, do_poll = POLL_NOW, all_suspects = 1;
+    struct pollset s = {0};
+    for (;;) {
+        apply_pending(ep);
+        if (do_poll == POLL_NOW) {
+            set_free(&s);
+            if (set_build(&s, ep) < 0) {
+                errno = ENOMEM;
+                n = -1;
+                break;
+            }
+            ep->changed = 0;
+        }
+        if (evaluate(ep, &s, do_poll, all_suspects, 0) < 0) {
+            errno = ENOMEM;
+            n = -1;
+            break;
+        }
+        n = deliver(ep, events, maxevents);
+        if (n) break;
+        int64_t left = -1;
+        if (deadline >= 0) {
+            left = deadline - ap_sys_now_ns();
+            if (left <= 0) break;
+        }
+        /* Block. Patches made while we sleep wait for us to come back. */
+        apply_pending(ep);
+        if (ep->changed || !s.borrowed || ep->nnested) {
+            set_free(&s);
+            if (set_build(&s, ep) < 0) {
+                errno = ENOMEM;
+                n = -1;
+                break;
+            }
+            ep->changed = 0;
+        }
+        int ticking = ep->nsusp > 0 && (left < 0 || left > SUSPECT_TICK_NS);
+        if (ticking) left = SUSPECT_TICK_NS;
+        struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        for (int i = 0; i < s.n; i++) s.pfd[i].revents = 0;
+        if (s.borrowed) ep->polling = 1;
+        ep->inpoll++;
+        ep->waiters++;
+        ap_unlock();
+        int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t, sigmask);
+        int perr = errno;
+        ap_lock();
+        ep->waiters--;
+        ep->inpoll--;
+        if (s.borrowed) ep->polling = 0;
+        if (pr < 0) {
+            errno = perr == EINTR ? EINTR : perr;
+            n = -1;
+            break;
+        }
+        /* The answer is this round's poll unless the array changed meanwhile or nested
+         * instances must be looked at (their fds were only in the set to wake us). */
+        apply_pending(ep);
+        if (!ep->changed && s.borrowed) {
+            do_poll = TAKE_RESULTS;
+        } else {
+            for (int i = 0; i < s.n; i++)
+                if (s.preg[i] && !s.preg[i]->obj && (s.pfd[i].revents & POLLIN))
+                    ep_drain(s.preg[i]->ep);
+            do_poll = POLL_NOW;
+        }
+        all_suspects = ticking && pr == 0;
+    }
+    set_free(&s);
+    ep->base.busy--;
+    ap_obj_maybe_release(&ep->base);
+    ap_unlock();
+    return n;
+}
+
+/* --- lifetime hooks (emul.c calls these under the lock) ------------------------------------ */
+
+void ap_hook_number_gone(struct ap_obj *o, int fd)
+{
+    for (struct ap_reg *r = o->watchers, *next; r; r = next) {
+        next = r->wnext;
+        if (!o->nfds && !o->busy) {
+            /* the last number of the file is closed: the kernel drops its registrations */
+            struct ap_epoll *ep = r->ep;
+            reg_kill(r);
+            ep_wake(ep);
+        } else if (r->slot >= 0 && r->ep->pfd[r->slot].fd == fd) {
+            mark_pending(r); /* poll it through another number of the same file */
+            ep_wake(r->ep);
+        }
+    }
+}
+
+static void epoll_destroy(struct ap_epoll *ep)
+{
+    while (ep->pending) { /* live ones are freed below, through the hash */
+        struct ap_reg *r = ep->pending;
+        ep->pending = r->pnext;
+        if (r->dead) free(r);
+    }
+    for (size_t i = 0; i < ep->hcap; i++)
+        for (struct ap_reg *r = ep->hash[i], *nx; r; r = nx) {
+            nx = r->hnext;
+            watcher_unlink(r);
+            struct ap_obj *o = r->obj;
+            if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) {
+                free(r);
+                ap_fd_unbind(o->fds[0]);
+                continue;
+            }
+            free(r);
+        }
+    while (ep->graveyard) {
+        struct ap_reg *r = ep->graveyard;
+        ep->graveyard = r->pnext;
+        free(r);
+    }
+    if (ep->wake_w >= 0) ap_sys_close(ep->wake_w);
+    free(ep->hash);
+    free(ep->pfd);
+    free(ep->preg);
+    free(ep->owned);
+    free(ep->susp);
+    free(ep);
+}
+
+void ap_hook_obj_released(struct ap_obj *o)
+{
+    /* whoever still watches o loses it, as when the kernel releases a file */
+    while (o->watchers) {
+        struct ap_epoll *ep = o->watchers->ep;
+        reg_kill(o->watchers);
+        ep_wake(ep);
+    }
+    if (o->kind == AP_KIND_EPOLL) epoll_destroy(as_epoll(o));
+    else free(o);
+}
+
+void ap_hook_atfork_child(struct ap_obj *o)
+{
+    /* The threads that were waiting exist only in the parent. */
+    if (o->kind != AP_KIND_EPOLL) return;
+    struct ap_epoll *ep = as_epoll(o);
+    ep->waiters = ep->pollers = ep->inpoll = ep->polling = 0;
+    o->busy = 0;
+}
+
+/* --- the engine's entry points ------------------------------------------------------------ */
+
+static int usable(void) { return 1; }
+
+static int ep_create(int flags)
+{
+    struct ap_epoll *ep = calloc(1, sizeof *ep);
+    if (!ep || pfd_reserve(ep) < 0) {
+        if (ep) free(ep->pfd), free(ep->preg);
+        free(ep);
+        errno = ENOMEM;
+        return -1;
+    }
+    ep->ready.rnext = ep->ready.rprev = &ep->ready;
+    ep->wake_reg.ep = ep;
+    ep->wake_w = -1;
+    ap_lock();
+    int fd = ap_emul_init(&ep->base, AP_KIND_EPOLL, !!(flags & EPOLL_CLOEXEC), 0);
+    if (fd < 0) {
+        ap_unlock();
+        free(ep->pfd);
+        free(ep->preg);
+        free(ep);
+        return -1;
+    }
+    ep->wake_w = ap_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (ep->wake_w < 0) {
+        int e = errno;
+        ap_fd_unbind(fd); /* releases ep */
+        ap_unlock();
+        ap_sys_close(fd);
+        errno = e;
+        return -1;
+    }
+    ep->pfd[0] = (struct pollfd){.fd = ep->base.peer, .events = POLLIN};
+    ep->preg[0] = &ep->wake_reg;
+    ep->npfd = 1;
+    ap_unlock();
+    return fd;
+}
+
+static int owns(int fd)
+{
+    enum ap_kind k = ap_fd_kind(fd);
+    return k == AP_KIND_EVENTFD || k == AP_KIND_EPOLL;
+}
+
+/* The eventfd behind fd, held busy so a concurrent close cannot free it under us. */
+static struct ap_eventfd *eventfd_get(int fd)
+{
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    if (o && o->kind == AP_KIND_EVENTFD) o->busy++;
+    else o = NULL;
+    ap_unlock();
+    if (!o) errno = EINVAL; /* an epoll fd has no read or write */
+    return (struct ap_eventfd *)o;
+}
+
+static void eventfd_put(struct ap_eventfd *ev)
+{
+    int e = errno;
+    ap_lock();
+    ev->base.busy--;
+    ap_obj_maybe_release(&ev->base);
+    ap_unlock();
+    errno = e;
+}
+
+static ssize_t ep_read(int fd, void *buf, size_t n)
+{
+    struct ap_eventfd *ev = eventfd_get(fd);
+    if (!ev) return -1;
+    ssize_t r = ap_eventfd_read(ev, fd, buf, n);
+    eventfd_put(ev);
+    return r;
+}
+
+static ssize_t ep_write(int fd, const void *buf, size_t n)
+{
+    /* The write path must stay async-signal-safe (libev writes from a handler): no lock.
+     * A write racing with the close of the same fd is the caller's bug, as with any fd. */
+    if (ap_fd_kind(fd) != AP_KIND_EVENTFD) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct ap_obj *o = ap_fd_obj(fd);
+    if (!o) {
+        errno = EBADF;
+        return -1;
+    }
+    return ap_eventfd_write((struct ap_eventfd *)o, fd, buf, n);
+}
+
+static int ep_eventfd(unsigned int initval, int flags) { return ap_eventfd_create(initval, flags); }
+
+/* Evidence from the program's own I/O: a drained fd re-arms its EPOLLET bits. */
+static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
+{
+    if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
+    int again = res < 0 && (err == EAGAIN || err == EWOULDBLOCK);
+    if (res < 0 && !again) return;
+    if (res > 0 && (size_t)res >= asked && dir != AP_IO_IN) return; /* nothing learnt */
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    int shortio = o && o->stream && res > 0 && (size_t)res < asked;
+    uint32_t rearm = 0;
+    if (dir == AP_IO_OUT && (again || shortio)) rearm = EV_OUT;
+    if (dir != AP_IO_OUT && (again || shortio)) rearm = EV_IN;
+    for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
+        if (!(r->events & EPOLLET)) continue;
+        if (dir == AP_IO_IN && res > 0 && r->nread >= 0)
+            r->nread = r->nread > res ? r->nread - (int)res : 0;
+        if (dir == AP_IO_IN && res == 0 && asked > 0 && o->stream &&
+            (r->events & EV_IN & ~r->seen)) {
+            /* end of stream: readable from now on, and no new data can ever come */
+            r->seen |= r->events & EV_IN;
+            mark_pending(r);
+            update_suspect(r);
+        }
+        if (r->seen & rearm) {
+            r->seen &= ~rearm;
+            mark_pending(r);
+            update_suspect(r);
+            ep_wake(r->ep);
+        }
+    }
+    ap_unlock();
+}
+
+static int ep_close(int fd)
+{
+    if (ap_fd_kind(fd) != AP_KIND_NONE) {
+        ap_lock();
+        if (ap_fd_obj(fd)) ap_fd_unbind(fd);
+        ap_unlock();
+    }
+    return ap_sys_close(fd);
+}
+
+static int ep_dup_to(int oldfd, int newfd, int flags)
+{
+    int r;
+    if (newfd < 0)
+        r = ap_sys_fcntl(oldfd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD,
+                         newfd == -1 ? 0 : -2 - newfd);
+    else
+        r = ap_sys_dup3(oldfd, newfd, flags);
+    if (r < 0) return -1;
+    ap_lock();
+    if (ap_fd_obj(r)) ap_fd_unbind(r); /* dup2 onto a known number closed its old file */
+    struct ap_obj *o = ap_fd_obj(oldfd);
+    if (!o) {
+        /* Remember the pair, so a registration of either outlives the close of the other. */
+        struct stat st;
+        if (fstat(oldfd, &st) == 0 && pollable(&st)) o = plain_for(oldfd, &st, 1);
+    }
+    if (o && ap_fd_bind(r, o) < 0) {
+        ap_unlock();
+        ap_sys_close(r);
+        errno = ENOMEM;
+        return -1;
+    }
+    ap_unlock();
+    return r;
+}
+
+static int ep_fcntl(int fd, int cmd, intptr_t arg)
+{
+    int r = ap_sys_fcntl(fd, cmd, arg);
+    if (r >= 0 && cmd == F_SETFL && owns(fd)) {
+        ap_lock();
+        struct ap_obj *o = ap_fd_obj(fd);
+        if (o) atomic_store(&o->nonblock, !!(arg & O_NONBLOCK));
+        ap_unlock();
+    }
+    return r;
+}
+
+/* poll() over a set that may hold emulated epoll fds: they are readable while a wait would
+ * return something, and a blocked poll() wakes when one becomes so. Eventfds need nothing
+ * special: their user end is readable exactly while the counter is non-zero. */
+static int ep_poll(struct pollfd *fds, nfds_t nfds, int ms, const struct timespec *ts,
+                   const sigset_t *sigmask)
+{
+    int any = 0;
+    for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
+    if (!any) {
+        if (ts || ms < 0) return ap_sys_ppoll(fds, nfds, ts, sigmask);
+        struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        return ap_sys_ppoll(fds, nfds, &t, sigmask);
+    }
+    int64_t deadline = deadline_of(ms, ts);
+    int *where = malloc((size_t)nfds * sizeof *where); /* plain entry i is s.pfd[where[i]] */
+    if (!where) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        struct pollset s = {0};
+        int ready = 0, failed = 0;
+        for (nfds_t i = 0; i < nfds; i++) where[i] = -2; /* -2 untouched, -1 an instance */
+        ap_lock();
+        failed = set_reserve(&s, (int)nfds) < 0;
+        for (nfds_t i = 0; !failed && i < nfds; i++) {
+            struct ap_obj *o = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL ? ap_fd_obj(fds[i].fd) : NULL;
+            fds[i].revents = 0;
+            where[i] = -1;
+            if (o && o->kind == AP_KIND_EPOLL) {
+                if ((fds[i].events & (POLLIN | POLLRDNORM)) && ep_has_events(as_epoll(o), 1)) {
+                    fds[i].revents = fds[i].events & (POLLIN | POLLRDNORM);
+                    ready++;
+                }
+                failed = set_append_instance(&s, as_epoll(o), 1) < 0;
+            } else {
+                where[i] = s.n;
+                s.pfd[s.n] = fds[i];
+                s.preg[s.n++] = NULL;
+            }
+        }
+        /* Instances being polled must wake us; they stay alive while we sleep. */
+        for (nfds_t i = 0; i < nfds; i++)
+            if (where[i] == -1 && ap_fd_obj(fds[i].fd)) {
+                as_epoll(ap_fd_obj(fds[i].fd))->pollers++;
+                ap_fd_obj(fds[i].fd)->busy++;
+            }
+        ap_unlock();
+
+        int64_t left = deadline < 0 ? -1 : deadline - ap_sys_now_ns();
+        if (left < 0 && deadline >= 0) left = 0;
+        int pr = 0, perr = 0;
+        if (!failed) {
+            struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+            pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, ready || left == 0 ? &(struct timespec){0, 0}
+                                                  : left < 0 ? NULL : &t,
+                              ready || left == 0 ? NULL : sigmask);
+            perr = errno;
+        }
+
+        ap_lock();
+        for (nfds_t i = 0; i < nfds; i++) {
+            struct ap_obj *o = where[i] == -1 ? ap_fd_obj(fds[i].fd) : NULL;
+            if (o) {
+                as_epoll(o)->pollers--;
+                o->busy--;
+                ap_obj_maybe_release(o);
+            }
+        }
+        for (int k = 0; k < s.n; k++)
+            if (s.preg[k] && (s.pfd[k].revents & POLLIN)) ep_drain(s.preg[k]->ep);
+        ap_unlock();
+
+        int count = ready;
+        for (nfds_t i = 0; !failed && pr > 0 && i < nfds; i++)
+            if (where[i] >= 0) {
+                fds[i].revents = s.pfd[where[i]].revents;
+                count += fds[i].revents != 0;
+            }
+        set_free(&s);
+        if (failed || pr < 0) {
+            free(where);
+            errno = failed ? ENOMEM : perr;
+            return -1;
+        }
+        if (count || (deadline >= 0 && ap_sys_now_ns() >= deadline)) {
+            free(where);
+            return count;
+        }
+    }
+}
+
+const struct ap_engine ap_engine_poll = {
+    .name = "poll",
+    .usable = usable,
+    .epoll_create1 = ep_create,
+    .epoll_ctl = ep_ctl,
+    .epoll_wait = ep_wait,
+    .eventfd = ep_eventfd,
+    .owns = owns,
+    .read = ep_read,
+    .write = ep_write,
+    .poll = ep_poll,
+    .io_seen = io_seen,
+    .close = ep_close,
+    .dup_to = ep_dup_to,
+    .fcntl = ep_fcntl,
+    .live_objects = ap_live_objects,
+};

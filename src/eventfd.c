@@ -1,0 +1,117 @@
+/*
+ * eventfd.c — the eventfd object of emulation engines.
+ *
+ * The counter lives in an atomic, so read and write are exact under any concurrency and the
+ * write path — which libev calls from a signal handler — takes no lock: it changes the counter,
+ * bumps the object's IN edge sequence (every write is a new EPOLLET edge, read or not) and hands
+ * the follow-up to ap_defer(). The follow-up keeps the user end of the socketpair readable
+ * exactly while the counter is non-zero, so poll()/select() on the fd see the kernel's answer,
+ * and wakes every epoll instance watching it.
+ *
+ * Limits (documented in docs/design.md): the user end always polls writable, even in the
+ * unreachable-in-practice state counter == 0xfffffffffffffffe; a write that must block for
+ * room re-checks every few milliseconds instead of being woken by the read.
+ */
+#include "eventfd.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENTFD_MAX UINT64_C(0xfffffffffffffffe)
+
+int ap_eventfd_create(unsigned int initval, int flags)
+{
+    struct ap_eventfd *ev = calloc(1, sizeof *ev);
+    if (!ev) {
+        errno = ENOMEM;
+        return -1;
+    }
+    atomic_init(&ev->count, initval);
+    ev->semaphore = !!(flags & EFD_SEMAPHORE);
+    ap_lock();
+    int fd = ap_emul_init(&ev->base, AP_KIND_EVENTFD, !!(flags & EFD_CLOEXEC),
+                          !!(flags & EFD_NONBLOCK));
+    if (fd >= 0) ap_eventfd_sync(ev);
+    else free(ev);
+    ap_unlock();
+    return fd;
+}
+
+uint32_t ap_eventfd_level(struct ap_eventfd *ev)
+{
+    uint64_t c = atomic_load(&ev->count);
+    uint32_t m = 0;
+    if (c > 0) m |= EPOLLIN;
+    if (c == UINT64_MAX) m |= EPOLLERR;
+    if (c < EVENTFD_MAX) m |= EPOLLOUT;
+    return m;
+}
+
+void ap_eventfd_sync(struct ap_eventfd *ev) { ap_emul_token(&ev->base, atomic_load(&ev->count) > 0); }
+
+/* Blocks until the user end polls readable (the counter became non-zero) or a signal. */
+static int wait_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return ap_sys_ppoll(&p, 1, NULL, NULL) < 0 ? -1 : 0;
+}
+
+ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
+{
+    if (n < sizeof(uint64_t)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (;;) {
+        uint64_t c = atomic_load(&ev->count);
+        if (c == 0) {
+            if (atomic_load(&ev->base.nonblock)) {
+                errno = EAGAIN;
+                return -1;
+            }
+            if (wait_readable(fd) < 0) return -1;
+            continue;
+        }
+        uint64_t take = ev->semaphore ? 1 : c;
+        if (!atomic_compare_exchange_weak(&ev->count, &c, c - take)) continue;
+        memcpy(buf, &take, sizeof take);
+        atomic_fetch_add(&ev->base.out_seq, 1);
+        ap_defer(&ev->base);
+        return sizeof take;
+    }
+}
+
+ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t n)
+{
+    (void)fd;
+    uint64_t v;
+    if (n < sizeof v) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(&v, buf, sizeof v);
+    if (v == UINT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    long backoff_ns = 1000000;
+    for (;;) {
+        uint64_t c = atomic_load(&ev->count);
+        if (UINT64_MAX - c <= v) {
+            if (atomic_load(&ev->base.nonblock)) {
+                errno = EAGAIN;
+                return -1;
+            }
+            struct timespec ts = {0, backoff_ns};
+            if (ap_sys_ppoll(NULL, 0, &ts, NULL) < 0) return -1; /* EINTR */
+            if (backoff_ns < 16000000) backoff_ns *= 2;
+            continue;
+        }
+        if (!atomic_compare_exchange_weak(&ev->count, &c, c + v)) continue;
+        atomic_fetch_add(&ev->base.in_seq, 1);
+        ap_defer(&ev->base);
+        return sizeof v;
+    }
+}
