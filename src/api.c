@@ -28,8 +28,6 @@
         return r_;                                                                                 \
     } while (0)
 
-#define EP_MAX_EVENTS (INT_MAX / (int)sizeof(struct epoll_event))
-
 int anypoll_epoll_create1(int flags)
 {
     if (flags & ~EPOLL_CLOEXEC) {
@@ -63,10 +61,7 @@ int anypoll_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 static int wait_common(int epfd, struct epoll_event *events, int maxevents, int ms,
                        const struct timespec *ts, const sigset_t *sigmask)
 {
-    if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) {
-        errno = EINVAL;
-        return -1;
-    }
+    /* maxevents is the engine's to check: the kernel looks at the fd first. */
     ENGINE_OR_FAIL(e);
     KEEP_ERRNO_ON_SUCCESS(e->epoll_wait(epfd, events, maxevents, ms, ts, sigmask));
 }
@@ -180,6 +175,10 @@ ssize_t anypoll_writev(int fd, const struct iovec *iov, int iovcnt)
         }
         unsigned char tmp[64];
         size_t n = 0;
+        if (iov_total(iov, iovcnt) > sizeof tmp) { /* eventfd takes exactly 8 bytes */
+            errno = EINVAL;
+            return -1;
+        }
         for (int i = 0; i < iovcnt && n < sizeof tmp; i++) {
             size_t k = iov[i].iov_len < sizeof tmp - n ? iov[i].iov_len : sizeof tmp - n;
             memcpy(tmp + n, iov[i].iov_base, k);

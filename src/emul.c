@@ -203,12 +203,19 @@ struct ap_obj *ap_plain_new(int fd, const struct stat *st, int accmode)
     o->dev = st->st_dev;
     o->ino = st->st_ino;
     o->accmode = accmode;
+    o->queue = AP_QUEUE_BYTES;
     if (S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode)) {
         o->stream = 1;
     } else if (S_ISSOCK(st->st_mode)) {
-        int type = 0;
+        int type = 0, listening = 0;
         socklen_t len = sizeof type;
-        o->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+        len = sizeof listening;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) listening = 0;
+        o->stream = type == SOCK_STREAM && !listening;
+        /* FIONREAD sums a SEQPACKET queue; for datagrams it is only the next one's size */
+        o->queue = listening ? AP_QUEUE_ACCEPT
+                 : type == SOCK_DGRAM ? AP_QUEUE_DGRAM : AP_QUEUE_BYTES;
     }
     if (ap_fd_bind(fd, o) < 0) {
         free(o);
@@ -255,18 +262,34 @@ int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
     return sv[0];
 }
 
-void ap_emul_token(struct ap_obj *o, int want)
+void ap_emul_token(struct ap_obj *o, int readable, int writable)
 {
-    want = !!want;
-    if (o->token == want) return;
-    if (want) {
-        if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) o->token = 1;
-    } else {
-        char c;
+    readable = !!readable;
+    if (o->token != readable) {
+        if (readable) {
+            if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) o->token = 1;
+        } else {
+            char c;
+            int fd = ap_obj_any_fd(o);
+            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) o->token = 0;
+        }
+    }
+    if (!writable && !o->full) { /* fill the user end's send buffer: it stops polling POLLOUT */
+        static const char junk[4096];
         int fd = ap_obj_any_fd(o);
-        if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) o->token = 0;
+        while (fd >= 0 && ap_sys_send(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+        }
+        o->full = 1;
+    } else if (writable && o->full) {
+        char buf[4096];
+        while (ap_sys_recv(o->peer, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+        }
+        o->full = 0;
     }
 }
+
+static _Atomic uint64_t stamp_clock;
+uint64_t ap_stamp(void) { return atomic_fetch_add(&stamp_clock, 1) + 1; }
 
 int ap_live_objects(void) { return live_emulated; }
 

@@ -37,9 +37,11 @@ struct ap_obj {
     /* Edge sequences: bumped on every change that wakes IN / OUT watchers (kernel semantics:
      * every eventfd write wakes IN watchers, every read OUT watchers, read or not). */
     _Atomic uint64_t in_seq, out_seq;
+    _Atomic uint64_t in_stamp, out_stamp; /* ap_stamp() of the latest bump: wake-up order */
     /* emulated objects */
     int peer;     /* anypoll's end of the socketpair; -1 for plain objects */
     int token;    /* a byte is queued to the user end (it polls readable) */
+    int full;     /* the user end's send buffer is filled (it polls not writable) */
     atomic_int nonblock;
     atomic_int deferred; /* signal-safe path left follow-up work */
     /* plain objects */
@@ -47,6 +49,7 @@ struct ap_obj {
     ino_t ino;
     int accmode;
     int stream;   /* a short read means drained (pipes, FIFOs, stream sockets, ttys) */
+    int queue;    /* enum ap_queue: how arrivals are counted */
     struct ap_obj *hnext; /* identity hash chain */
     struct ap_obj *next_all, *prev_all;
 };
@@ -70,8 +73,11 @@ struct ap_obj *ap_plain_find(dev_t dev, ino_t ino, int accmode);
 struct ap_obj *ap_plain_new(int fd, const struct stat *st, int accmode);
 /* Emulated object: creates the socketpair, binds the user end; -1 with errno. */
 int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock);
-/* Keeps the user end's readability equal to `want` (under lock). */
-void ap_emul_token(struct ap_obj *o, int want);
+/* Keeps the user end's readability equal to `readable` and its writability equal to
+ * `writable`, so poll() and select() on it tell the truth (under lock). */
+void ap_emul_token(struct ap_obj *o, int readable, int writable);
+/* A global order of wake-ups, so the ready list can keep the kernel's order. Signal-safe. */
+uint64_t ap_stamp(void);
 int ap_live_objects(void);
 
 /* Hooks the engine provides to the shared code. */

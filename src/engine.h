@@ -24,7 +24,7 @@ struct ap_engine {
     int (*epoll_create1)(int flags);
     int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *event);
     /* ts != NULL overrides timeout_ms (epoll_pwait2); timeout_ms < 0 with ts == NULL waits
-     * forever. sigmask may be NULL. */
+     * forever. sigmask may be NULL. Checks epfd, then maxevents (the kernel's order). */
     int (*epoll_wait)(int epfd, struct epoll_event *events, int maxevents, int timeout_ms,
                       const struct timespec *ts, const sigset_t *sigmask);
     int (*eventfd)(unsigned int initval, int flags);

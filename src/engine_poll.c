@@ -58,7 +58,7 @@ struct ap_reg {
     uint32_t level;     /* last observed readiness, masked */
     unsigned gen;       /* ep->gen when `level` was observed */
     uint64_t in_seq, out_seq; /* owned targets: sequences last looked at */
-    int nread;          /* EPOLLET: FIONREAD after the last report, -1 unknown */
+    long nread;         /* EPOLLET: queue size after the last report, -1 unknown */
     int susp;           /* index in ep->susp, or -1 */
     int owned_idx;      /* index in ep->owned, or -1 */
     unsigned disabled : 1, dead : 1, on_ready : 1, on_pending : 1, candidate : 1;
@@ -666,10 +666,9 @@ static int set_build(struct pollset *s, struct ap_epoll *ep)
     return 0;
 }
 
-static int read_count(int fd)
+static long queue_size(const struct ap_reg *r, int fd)
 {
-    int n;
-    return ap_sys_bytes_readable(fd, &n) == 0 ? n : -1;
+    return ap_sys_queue_size(fd, (enum ap_queue)r->obj->queue);
 }
 
 /* Takes in what one poll() said. Level-triggered entries get their level for this round;
@@ -723,7 +722,7 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
         r->seen &= lv;
         int edge = (lv & ~r->seen) != 0;
         if ((r->seen & EV_IN) && (lv & EPOLLIN) && r->nread >= 0) {
-            int now = read_count(p[i].fd);
+            long now = queue_size(r, p[i].fd);
             if (now > r->nread) edge = 1;
             if (now >= 0) r->nread = now;
         }
@@ -742,9 +741,16 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
 
 static int ep_has_events(struct ap_epoll *ep, int depth);
 
-/* Objects anypoll owns: their level is known without a system call, their edges are counted. */
+/* Objects anypoll owns: their level is known without a system call, their edges are counted.
+ * Entries that become ready join the ready list in the order of their wake-ups (stamps), as
+ * the kernel's callbacks would have queued them. */
 static void look_at_owned(struct ap_epoll *ep, int depth)
 {
+    struct ap_reg *stackj[16];
+    uint64_t stacks[16];
+    struct ap_reg **join = ep->nowned <= 16 ? stackj : malloc((size_t)ep->nowned * sizeof *join);
+    uint64_t *when = ep->nowned <= 16 ? stacks : malloc((size_t)ep->nowned * sizeof *when);
+    int njoin = 0;
     for (int i = 0; i < ep->nowned; i++) {
         struct ap_reg *r = ep->owned[i];
         if (r->disabled) continue;
@@ -756,23 +762,43 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
                      ? (EPOLLIN | EPOLLRDNORM) : 0;
         lv &= r->events & (EV_USER | EPOLLERR | EPOLLHUP);
         uint64_t in = atomic_load(&r->obj->in_seq), out = atomic_load(&r->obj->out_seq);
-        int woke = (in != r->in_seq && (r->events & (EV_IN | EPOLLRDHUP | EPOLLPRI))) ||
-                   (out != r->out_seq && (r->events & EV_OUT));
+        int woke_in = in != r->in_seq && (r->events & (EV_IN | EPOLLRDHUP | EPOLLPRI));
+        int woke_out = out != r->out_seq && (r->events & EV_OUT);
+        uint64_t stamp = 0;
+        if (woke_in) stamp = atomic_load(&r->obj->in_stamp);
+        if (woke_out && atomic_load(&r->obj->out_stamp) > stamp)
+            stamp = atomic_load(&r->obj->out_stamp);
         r->in_seq = in;
         r->out_seq = out;
         r->level = lv;
         r->gen = ep->gen;
+        int want;
         if (!(r->events & EPOLLET)) {
-            if (lv) ready_add(ep, r);
-            continue;
+            want = lv != 0;
+        } else {
+            r->seen &= lv;
+            want = lv && (woke_in || woke_out || (lv & ~r->seen));
         }
-        r->seen &= lv;
-        if ((woke || (lv & ~r->seen)) && lv) ready_add(ep, r);
-        else if (!lv) ready_del(r);
+        if (!lv) ready_del(r);
+        else if (want && !r->on_ready && join && when) {
+            join[njoin] = r;
+            when[njoin++] = stamp;
+        }
     }
+    for (int i = 1; i < njoin; i++) /* few entries: insertion sort by wake-up */
+        for (int j = i; j > 0 && when[j - 1] > when[j]; j--) {
+            uint64_t t = when[j];
+            when[j] = when[j - 1];
+            when[j - 1] = t;
+            struct ap_reg *x = join[j];
+            join[j] = join[j - 1];
+            join[j - 1] = x;
+        }
+    for (int i = 0; i < njoin; i++) ready_add(ep, join[i]);
+    if (join != stackj) free(join);
+    if (when != stacks) free(when);
 }
 
-/* One round of looking without waiting: fills the ready list. */
 enum { TAKE_RESULTS = 1, POLL_NOW = 2 };
 
 static int evaluate(struct ap_epoll *ep, struct pollset *s, int do_poll, int all_suspects,
@@ -855,7 +881,7 @@ static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
             if (r->seen != r->level) mark_pending(r);
             r->seen = r->level;
             if (r->obj->kind == AP_KIND_PLAIN && (r->level & EPOLLIN))
-                r->nread = read_count(poll_number(r));
+                r->nread = queue_size(r, poll_number(r));
             update_suspect(r);
         } else {
             r->rprev = again.rprev;
@@ -900,6 +926,11 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
     struct ap_epoll *ep = epoll_of(epfd);
     if (!ep) {
         ap_unlock();
+        return -1;
+    }
+    if (maxevents <= 0 || maxevents > INT_MAX / (int)sizeof(struct epoll_event)) {
+        ap_unlock();
+        errno = EINVAL;
         return -1;
     }
     ep->base.busy++;
@@ -1161,8 +1192,12 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     if (dir != AP_IO_OUT && (again || shortio)) rearm = EV_IN;
     for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
         if (!(r->events & EPOLLET)) continue;
-        if (dir == AP_IO_IN && res > 0 && r->nread >= 0)
-            r->nread = r->nread > res ? r->nread - (int)res : 0;
+        if (r->nread >= 0 && res > 0 && dir != AP_IO_OUT) {
+            if (o->queue == AP_QUEUE_BYTES) /* cheaper than asking: the bytes just read */
+                r->nread = r->nread > res ? r->nread - (long)res : 0;
+            else
+                r->nread = queue_size(r, fd);
+        }
         if (dir == AP_IO_IN && res == 0 && asked > 0 && o->stream &&
             (r->events & EV_IN & ~r->seen)) {
             /* end of stream: readable from now on, and no new data can ever come */

@@ -8,9 +8,8 @@
  * exactly while the counter is non-zero, so poll()/select() on the fd see the kernel's answer,
  * and wakes every epoll instance watching it.
  *
- * Limits (documented in docs/design.md): the user end always polls writable, even in the
- * unreachable-in-practice state counter == 0xfffffffffffffffe; a write that must block for
- * room re-checks every few milliseconds instead of being woken by the read.
+ * Limit (documented in docs/design.md): a write that must block for room (counter near
+ * 2^64) re-checks every few milliseconds instead of being woken by the read.
  */
 #include "eventfd.h"
 #include "sys.h"
@@ -33,7 +32,12 @@ int ap_eventfd_create(unsigned int initval, int flags)
     ap_lock();
     int fd = ap_emul_init(&ev->base, AP_KIND_EVENTFD, !!(flags & EFD_CLOEXEC),
                           !!(flags & EFD_NONBLOCK));
-    if (fd >= 0) ap_eventfd_sync(ev);
+    if (fd >= 0) {
+        /* a small send buffer makes "not writable" (counter at its maximum) cheap to show */
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
+        ap_eventfd_sync(ev);
+    }
     else free(ev);
     ap_unlock();
     return fd;
@@ -49,7 +53,11 @@ uint32_t ap_eventfd_level(struct ap_eventfd *ev)
     return m;
 }
 
-void ap_eventfd_sync(struct ap_eventfd *ev) { ap_emul_token(&ev->base, atomic_load(&ev->count) > 0); }
+void ap_eventfd_sync(struct ap_eventfd *ev)
+{
+    uint64_t c = atomic_load(&ev->count);
+    ap_emul_token(&ev->base, c > 0, c < EVENTFD_MAX);
+}
 
 /* Blocks until the user end polls readable (the counter became non-zero) or a signal. */
 static int wait_readable(int fd)
@@ -77,6 +85,7 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
         uint64_t take = ev->semaphore ? 1 : c;
         if (!atomic_compare_exchange_weak(&ev->count, &c, c - take)) continue;
         memcpy(buf, &take, sizeof take);
+        atomic_store(&ev->base.out_stamp, ap_stamp());
         atomic_fetch_add(&ev->base.out_seq, 1);
         ap_defer(&ev->base);
         return sizeof take;
@@ -87,7 +96,7 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
 {
     (void)fd;
     uint64_t v;
-    if (n < sizeof v) {
+    if (n != sizeof v) { /* the kernel takes exactly 8 bytes (reads: at least 8) */
         errno = EINVAL;
         return -1;
     }
@@ -110,6 +119,7 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
             continue;
         }
         if (!atomic_compare_exchange_weak(&ev->count, &c, c + v)) continue;
+        atomic_store(&ev->base.in_stamp, ap_stamp());
         atomic_fetch_add(&ev->base.in_seq, 1);
         ap_defer(&ev->base);
         return sizeof v;

@@ -29,7 +29,10 @@ int ap_sys_fcntl(int fd, int cmd, intptr_t arg);
 /* ppoll with a relative timeout (NULL: forever) and an optional atomic signal mask. */
 int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
 int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends */
-int ap_sys_bytes_readable(int fd, int *n);           /* ioctl FIONREAD */
+/* How much waits to be read, in a unit that grows with every arrival: bytes for streams,
+ * queued memory for datagram sockets, pending connections for listeners. -1 if unknown. */
+enum ap_queue { AP_QUEUE_BYTES, AP_QUEUE_DGRAM, AP_QUEUE_ACCEPT };
+long ap_sys_queue_size(int fd, enum ap_queue what);
 
 /* Monotonic clock in nanoseconds. */
 int64_t ap_sys_now_ns(void);

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -110,7 +112,33 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 #endif
 }
 
-int ap_sys_bytes_readable(int fd, int *n) { return ioctl(fd, FIONREAD, n); }
+long ap_sys_queue_size(int fd, enum ap_queue what)
+{
+    int n = 0;
+    switch (what) {
+    case AP_QUEUE_DGRAM:
+#ifdef SO_MEMINFO /* Linux: FIONREAD is the next datagram's size, the queue's memory grows */
+    {
+        uint32_t mem[16] = {0}; /* SK_MEMINFO_*: index 0 is the receive queue's memory */
+        socklen_t len = sizeof mem;
+        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0) return (long)mem[0];
+    }
+#endif
+        break; /* BSDs: FIONREAD counts every queued byte */
+    case AP_QUEUE_ACCEPT:
+#if defined(__linux__) && defined(TCP_INFO)
+    {
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) return (long)ti.tcpi_unacked;
+    }
+#endif
+        return -1;
+    case AP_QUEUE_BYTES:
+        break;
+    }
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
 
 int64_t ap_sys_now_ns(void)
 {
