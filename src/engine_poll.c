@@ -632,9 +632,8 @@ static void set_free(struct pollset *s)
 static int set_append_instance(struct pollset *s, struct ap_epoll *ep, int depth)
 {
     if (set_reserve(s, ep->npfd) < 0) return -1;
-    for (int i = 0; i < ep->npfd; i++) {
-        s->pfd[s->n] = ep->pfd[i];
-        s->pfd[s->n].revents = 0;
+    for (int i = 0; i < ep->npfd; i++) { /* not revents: a waiter's poll() may be writing it */
+        s->pfd[s->n] = (struct pollfd){.fd = ep->pfd[i].fd, .events = ep->pfd[i].events};
         s->preg[s->n++] = i == 0 ? &ep->wake_reg : NULL; /* nested fds only wake us */
     }
     for (int i = 0; depth < MAX_NESTS && i < ep->nowned; i++)
@@ -656,7 +655,8 @@ static int set_build(struct pollset *s, struct ap_epoll *ep)
         return 0;
     }
     if (set_reserve(s, ep->npfd) < 0) return -1;
-    memcpy(s->pfd, ep->pfd, (size_t)ep->npfd * sizeof *s->pfd);
+    for (int i = 0; i < ep->npfd; i++) /* not revents: a waiter's poll() may be writing it */
+        s->pfd[i] = (struct pollfd){.fd = ep->pfd[i].fd, .events = ep->pfd[i].events};
     memcpy(s->preg, ep->preg, (size_t)ep->npfd * sizeof *s->preg);
     s->n = ep->npfd;
     for (int i = 0; i < ep->nowned; i++)
