@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* --- the lock -------------------------------------------------------------------------- */
 
@@ -18,7 +19,11 @@ static atomic_int deferred_any;
 static struct ap_obj *all_objs; /* emulated objects, for deferred work and fork */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void atfork_prepare(void) { pthread_mutex_lock(&engine_lock); }
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&engine_lock);
+    for (struct ap_obj *o = all_objs; o; o = o->next_all) o->forked = 1;
+}
 static void atfork_parent(void) { pthread_mutex_unlock(&engine_lock); }
 static void atfork_child(void)
 {
@@ -235,23 +240,38 @@ static int live_emulated;
 int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
 {
     int sv[2];
-    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) return -1;
+    o->sh = mmap(NULL, sizeof *o->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (o->sh == MAP_FAILED) {
+        o->sh = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
+    atomic_flag_clear(&o->sh->token_lock);
+    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) {
+        munmap(o->sh, sizeof *o->sh);
+        o->sh = NULL;
+        return -1;
+    }
     /* The user end carries the caller's flags; ours stays non-blocking and close-on-exec. */
     if ((!cloexec && ap_sys_fcntl(sv[0], F_SETFD, 0) < 0) ||
         (!nonblock && ap_sys_fcntl(sv[0], F_SETFL, O_RDWR) < 0)) {
         int e = errno;
         ap_sys_close(sv[0]);
         ap_sys_close(sv[1]);
+        munmap(o->sh, sizeof *o->sh);
+        o->sh = NULL;
         errno = e;
         return -1;
     }
     o->kind = kind;
     o->peer = sv[1];
-    atomic_store(&o->nonblock, nonblock);
+    atomic_store(&o->sh->nonblock, nonblock);
     if (ap_fd_bind(sv[0], o) < 0) {
         int e = errno;
         ap_sys_close(sv[0]);
         ap_sys_close(sv[1]);
+        munmap(o->sh, sizeof *o->sh);
+        o->sh = NULL;
         errno = e;
         return -1;
     }
@@ -264,28 +284,34 @@ int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
 
 void ap_emul_token(struct ap_obj *o, int readable, int writable)
 {
+    struct ap_shared *sh = o->sh;
     readable = !!readable;
-    if (o->token != readable) {
+    /* Another process sharing the object may be doing the same: the lock is held for a few
+     * non-blocking calls at most. */
+    while (atomic_flag_test_and_set(&sh->token_lock)) {
+    }
+    if (sh->token != readable) {
         if (readable) {
-            if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) o->token = 1;
+            if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) sh->token = 1;
         } else {
             char c;
             int fd = ap_obj_any_fd(o);
-            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) o->token = 0;
+            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) sh->token = 0;
         }
     }
-    if (!writable && !o->full) { /* fill the user end's send buffer: it stops polling POLLOUT */
+    if (!writable && !sh->full) { /* fill the user end's send buffer: it stops polling POLLOUT */
         static const char junk[4096];
         int fd = ap_obj_any_fd(o);
         while (fd >= 0 && ap_sys_send(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
         }
-        o->full = 1;
-    } else if (writable && o->full) {
+        sh->full = 1;
+    } else if (writable && sh->full) {
         char buf[4096];
         while (ap_sys_recv(o->peer, buf, sizeof buf, MSG_DONTWAIT) > 0) {
         }
-        o->full = 0;
+        sh->full = 0;
     }
+    atomic_flag_clear(&sh->token_lock);
 }
 
 static _Atomic uint64_t stamp_clock;
@@ -305,6 +331,8 @@ void ap_obj_maybe_release(struct ap_obj *o)
         live_emulated--;
         if (o->peer >= 0) ap_sys_close(o->peer);
         o->peer = -1;
+        if (o->sh) munmap(o->sh, sizeof *o->sh);
+        o->sh = NULL;
     }
     free(o->fds);
     o->fds = NULL;

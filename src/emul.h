@@ -28,22 +28,31 @@ enum ap_kind { AP_KIND_NONE = 0, AP_KIND_PLAIN, AP_KIND_EVENTFD, AP_KIND_EPOLL }
 
 struct ap_reg;
 
+/* The part of an emulated object that a fork() shares, as the kernel shares the open file:
+ * it lives in a MAP_SHARED page, so a write in the child is the parent's write too. */
+struct ap_shared {
+    _Atomic uint64_t value; /* eventfd counter */
+    /* Edge sequences: bumped on every change that wakes IN / OUT watchers (kernel semantics:
+     * every eventfd write wakes IN watchers, every read OUT watchers, read or not). */
+    _Atomic uint64_t in_seq, out_seq;
+    _Atomic uint64_t in_stamp, out_stamp; /* ap_stamp() of the latest bump: wake-up order */
+    atomic_int nonblock;    /* O_NONBLOCK of the open file */
+    atomic_flag token_lock; /* guards token/full across processes */
+    int token;              /* a byte is queued to the user end (it polls readable) */
+    int full;               /* the user end's send buffer is filled (it polls not writable) */
+};
+
 struct ap_obj {
     enum ap_kind kind;
     int *fds; /* the numbers that refer to this object (dups included) */
     int nfds, capfds;
     int busy;                 /* callers inside an operation that outlives the lock */
     struct ap_reg *watchers;  /* registrations targeting this object, in all instances */
-    /* Edge sequences: bumped on every change that wakes IN / OUT watchers (kernel semantics:
-     * every eventfd write wakes IN watchers, every read OUT watchers, read or not). */
-    _Atomic uint64_t in_seq, out_seq;
-    _Atomic uint64_t in_stamp, out_stamp; /* ap_stamp() of the latest bump: wake-up order */
     /* emulated objects */
-    int peer;     /* anypoll's end of the socketpair; -1 for plain objects */
-    int token;    /* a byte is queued to the user end (it polls readable) */
-    int full;     /* the user end's send buffer is filled (it polls not writable) */
-    atomic_int nonblock;
-    atomic_int deferred; /* signal-safe path left follow-up work */
+    struct ap_shared *sh; /* NULL for plain objects */
+    int peer;             /* anypoll's end of the socketpair; -1 for plain objects */
+    int forked;           /* a fork() happened since creation: other processes may wait on it */
+    atomic_int deferred;  /* signal-safe path left follow-up work */
     /* plain objects */
     dev_t dev;
     ino_t ino;

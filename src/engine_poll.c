@@ -194,21 +194,31 @@ static uint32_t from_poll(short p)
     return ev;
 }
 
+/* What the engine watches: what may be reported and, for EPOLLET, the peer's shutdown too —
+ * the kernel wakes watchers on it, so it is an edge even for those not asking for RDHUP. */
+static uint32_t watched(const struct ap_reg *r)
+{
+    return (r->events & (EV_USER | EPOLLERR | EPOLLHUP)) | ((r->events & EPOLLET) ? EPOLLRDHUP : 0);
+}
+
 /* What poll() answered, as the registration may see it. Hosts without POLLRDHUP learn of the
  * peer's shutdown by peeking: readable with nothing to read is end of stream. */
 static uint32_t observed(const struct ap_reg *r, int fd, short revents)
 {
     uint32_t ev = from_poll(revents);
 #ifndef POLLRDHUP
-    if ((r->events & EPOLLRDHUP) && (revents & POLLIN) && r->obj->stream) {
+    if ((watched(r) & EPOLLRDHUP) && (revents & POLLIN) && r->obj->stream) {
         char c;
         if (ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ev |= EPOLLRDHUP;
     }
 #else
     (void)fd;
 #endif
-    return ev & (r->events & (EV_USER | EPOLLERR | EPOLLHUP));
+    return ev & watched(r);
 }
+
+/* What may be reported: interest, and ERR and HUP always. */
+static uint32_t reportable(const struct ap_reg *r) { return r->events & (EV_USER | EPOLLERR | EPOLLHUP); }
 
 /* --- the pollfd array -------------------------------------------------------------------- */
 
@@ -221,7 +231,7 @@ static int poll_number(const struct ap_reg *r)
 static int slot_events(const struct ap_reg *r)
 {
     if (r->dead || r->disabled) return -1;
-    uint32_t want = r->events & EV_USER;
+    uint32_t want = watched(r) & EV_USER;
     if (r->events & EPOLLET) {
         if (r->seen & (EPOLLERR | EPOLLHUP)) return -1; /* poll would report them forever */
         want &= ~r->seen;
@@ -308,7 +318,8 @@ static void apply_pending(struct ap_epoll *ep)
 
 static void ep_wake(struct ap_epoll *ep)
 {
-    if (!ep->waiters && !ep->pollers && !ep->base.watchers) return;
+    /* After a fork() a waiter may be in another process, where we cannot count it. */
+    if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return;
     if (atomic_exchange(&ep->wake_flag, 1)) return;
     ap_sys_send(ep->wake_w, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
@@ -328,7 +339,7 @@ static void notify_watchers(struct ap_obj *o, int depth)
     for (struct ap_reg *r = o->watchers; r; r = r->wnext) {
         ep_wake(r->ep);
         if (depth < MAX_NESTS && r->ep->base.watchers) {
-            atomic_fetch_add(&r->ep->base.in_seq, 1);
+            atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
             notify_watchers(&r->ep->base, depth + 1);
         }
     }
@@ -548,8 +559,8 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         if (o->kind == AP_KIND_PLAIN) {
             mark_pending(r);
         } else {
-            r->in_seq = atomic_load(&o->in_seq);
-            r->out_seq = atomic_load(&o->out_seq);
+            r->in_seq = atomic_load(&o->sh->in_seq);
+            r->out_seq = atomic_load(&o->sh->out_seq);
             r->owned_idx = vec_push(&ep->owned, &ep->nowned, &ep->capowned, r);
             if (r->owned_idx < 0) {
                 reg_kill(r);
@@ -709,7 +720,7 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
     if (!p) return;
     for (int i = 0; i < ncand; i++) {
         p[i].fd = poll_number(cand[i]);
-        p[i].events = to_poll(cand[i]->events & EV_USER);
+        p[i].events = to_poll(watched(cand[i]) & EV_USER);
         p[i].revents = 0;
     }
     ap_sys_ppoll(p, (nfds_t)ncand, &(struct timespec){0, 0}, NULL);
@@ -728,7 +739,7 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
         }
         if (edge || r->on_ready) {
             r->level = lv;
-            if (lv) ready_add(ep, r);
+            if (lv & reportable(r)) ready_add(ep, r);
             else ready_del(r);
         }
         if (r->seen != before) {
@@ -761,13 +772,13 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
             lv = depth < MAX_NESTS && ep_has_events(as_epoll(r->obj), depth + 1)
                      ? (EPOLLIN | EPOLLRDNORM) : 0;
         lv &= r->events & (EV_USER | EPOLLERR | EPOLLHUP);
-        uint64_t in = atomic_load(&r->obj->in_seq), out = atomic_load(&r->obj->out_seq);
+        struct ap_shared *sh = r->obj->sh;
+        uint64_t in = atomic_load(&sh->in_seq), out = atomic_load(&sh->out_seq);
         int woke_in = in != r->in_seq && (r->events & (EV_IN | EPOLLRDHUP | EPOLLPRI));
         int woke_out = out != r->out_seq && (r->events & EV_OUT);
         uint64_t stamp = 0;
-        if (woke_in) stamp = atomic_load(&r->obj->in_stamp);
-        if (woke_out && atomic_load(&r->obj->out_stamp) > stamp)
-            stamp = atomic_load(&r->obj->out_stamp);
+        if (woke_in) stamp = atomic_load(&sh->in_stamp);
+        if (woke_out && atomic_load(&sh->out_stamp) > stamp) stamp = atomic_load(&sh->out_stamp);
         r->in_seq = in;
         r->out_seq = out;
         r->level = lv;
@@ -834,7 +845,7 @@ static int evaluate(struct ap_epoll *ep, struct pollset *s, int do_poll, int all
 /* Is an event ready for delivery? (level-triggered plain entries only count if seen this round) */
 static int deliverable(struct ap_epoll *ep, struct ap_reg *r)
 {
-    if (r->dead || r->disabled || !r->level) return 0;
+    if (r->dead || r->disabled || !(r->level & reportable(r))) return 0;
     if (!(r->events & EPOLLET) && r->gen != ep->gen) return 0;
     return 1;
 }
@@ -869,7 +880,7 @@ static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
             r = next;
             continue;
         }
-        out[n].events = r->level;
+        out[n].events = r->level & reportable(r);
         out[n].data.u64 = r->data;
         n++;
         ready_del(r);
@@ -1078,6 +1089,7 @@ void ap_hook_atfork_child(struct ap_obj *o)
     if (o->kind != AP_KIND_EPOLL) return;
     struct ap_epoll *ep = as_epoll(o);
     ep->waiters = ep->pollers = ep->inpoll = ep->polling = 0;
+    atomic_store(&ep->wake_flag, 0); /* a byte pending from before is the parent's to drain */
     o->busy = 0;
 }
 
@@ -1258,7 +1270,7 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
     if (r >= 0 && cmd == F_SETFL && owns(fd)) {
         ap_lock();
         struct ap_obj *o = ap_fd_obj(fd);
-        if (o) atomic_store(&o->nonblock, !!(arg & O_NONBLOCK));
+        if (o) atomic_store(&o->sh->nonblock, !!(arg & O_NONBLOCK));
         ap_unlock();
     }
     return r;

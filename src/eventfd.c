@@ -27,12 +27,12 @@ int ap_eventfd_create(unsigned int initval, int flags)
         errno = ENOMEM;
         return -1;
     }
-    atomic_init(&ev->count, initval);
     ev->semaphore = !!(flags & EFD_SEMAPHORE);
     ap_lock();
     int fd = ap_emul_init(&ev->base, AP_KIND_EVENTFD, !!(flags & EFD_CLOEXEC),
                           !!(flags & EFD_NONBLOCK));
     if (fd >= 0) {
+        atomic_store(&ev->base.sh->value, initval);
         /* a small send buffer makes "not writable" (counter at its maximum) cheap to show */
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
@@ -45,7 +45,7 @@ int ap_eventfd_create(unsigned int initval, int flags)
 
 uint32_t ap_eventfd_level(struct ap_eventfd *ev)
 {
-    uint64_t c = atomic_load(&ev->count);
+    uint64_t c = atomic_load(&ev->base.sh->value);
     uint32_t m = 0;
     if (c > 0) m |= EPOLLIN;
     if (c == UINT64_MAX) m |= EPOLLERR;
@@ -55,7 +55,7 @@ uint32_t ap_eventfd_level(struct ap_eventfd *ev)
 
 void ap_eventfd_sync(struct ap_eventfd *ev)
 {
-    uint64_t c = atomic_load(&ev->count);
+    uint64_t c = atomic_load(&ev->base.sh->value);
     ap_emul_token(&ev->base, c > 0, c < EVENTFD_MAX);
 }
 
@@ -73,9 +73,9 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
         return -1;
     }
     for (;;) {
-        uint64_t c = atomic_load(&ev->count);
+        uint64_t c = atomic_load(&ev->base.sh->value);
         if (c == 0) {
-            if (atomic_load(&ev->base.nonblock)) {
+            if (atomic_load(&ev->base.sh->nonblock)) {
                 errno = EAGAIN;
                 return -1;
             }
@@ -83,10 +83,10 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
             continue;
         }
         uint64_t take = ev->semaphore ? 1 : c;
-        if (!atomic_compare_exchange_weak(&ev->count, &c, c - take)) continue;
+        if (!atomic_compare_exchange_weak(&ev->base.sh->value, &c, c - take)) continue;
         memcpy(buf, &take, sizeof take);
-        atomic_store(&ev->base.out_stamp, ap_stamp());
-        atomic_fetch_add(&ev->base.out_seq, 1);
+        atomic_store(&ev->base.sh->out_stamp, ap_stamp());
+        atomic_fetch_add(&ev->base.sh->out_seq, 1);
         ap_defer(&ev->base);
         return sizeof take;
     }
@@ -107,9 +107,9 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
     }
     long backoff_ns = 1000000;
     for (;;) {
-        uint64_t c = atomic_load(&ev->count);
+        uint64_t c = atomic_load(&ev->base.sh->value);
         if (UINT64_MAX - c <= v) {
-            if (atomic_load(&ev->base.nonblock)) {
+            if (atomic_load(&ev->base.sh->nonblock)) {
                 errno = EAGAIN;
                 return -1;
             }
@@ -118,9 +118,9 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
             if (backoff_ns < 16000000) backoff_ns *= 2;
             continue;
         }
-        if (!atomic_compare_exchange_weak(&ev->count, &c, c + v)) continue;
-        atomic_store(&ev->base.in_stamp, ap_stamp());
-        atomic_fetch_add(&ev->base.in_seq, 1);
+        if (!atomic_compare_exchange_weak(&ev->base.sh->value, &c, c + v)) continue;
+        atomic_store(&ev->base.sh->in_stamp, ap_stamp());
+        atomic_fetch_add(&ev->base.sh->in_seq, 1);
         ap_defer(&ev->base);
         return sizeof v;
     }

@@ -5,8 +5,7 @@
 #include "emul.h"
 
 struct ap_eventfd {
-    struct ap_obj base;
-    _Atomic uint64_t count;
+    struct ap_obj base; /* the counter is base.sh->value, shared across fork() */
     int semaphore;
 };
 
