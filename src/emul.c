@@ -264,7 +264,7 @@ int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
         return -1;
     }
     o->kind = kind;
-    o->peer = sv[1];
+    o->peer = ap_sys_move_high(sv[1]);
     atomic_store(&o->sh->nonblock, nonblock);
     if (ap_fd_bind(sv[0], o) < 0) {
         int e = errno;

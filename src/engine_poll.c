@@ -1119,6 +1119,7 @@ static int ep_create(int flags)
         return -1;
     }
     ep->wake_w = ap_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (ep->wake_w >= 0) ep->wake_w = ap_sys_move_high(ep->wake_w);
     if (ep->wake_w < 0) {
         int e = errno;
         ap_fd_unbind(fd); /* releases ep */

@@ -29,6 +29,10 @@ int ap_sys_fcntl(int fd, int cmd, intptr_t arg);
 /* ppoll with a relative timeout (NULL: forever) and an optional atomic signal mask. */
 int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
 int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends */
+/* Moves a private fd of anypoll's out of the program's way, to a high number (close-on-exec),
+ * so the numbers the program gets stay the lowest free ones, as with the kernel's objects.
+ * Returns the new number, or fd itself if it cannot be moved. */
+int ap_sys_move_high(int fd);
 /* How much waits to be read, in a unit that grows with every arrival: bytes for streams,
  * queued memory for datagram sockets, pending connections for listeners. -1 if unknown. */
 enum ap_queue { AP_QUEUE_BYTES, AP_QUEUE_DGRAM, AP_QUEUE_ACCEPT };

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 ssize_t ap_sys_read(int fd, void *buf, size_t n) { return read(fd, buf, n); }
@@ -110,6 +111,20 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2])
     }
     return 0;
 #endif
+}
+
+int ap_sys_move_high(int fd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 64)
+        return fd;
+    /* the top of the table, but not so far up that the kernel must grow it by megabytes */
+    long top = (long)rl.rlim_cur > 4096 + 256 ? 4096 : (long)rl.rlim_cur - (long)rl.rlim_cur / 4;
+    if (fd >= top) return fd;
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)top);
+    if (hi < 0) return fd;
+    close(fd);
+    return hi;
 }
 
 long ap_sys_queue_size(int fd, enum ap_queue what)
