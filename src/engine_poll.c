@@ -924,7 +924,10 @@ static struct ap_epoll *epoll_of(int epfd)
 
 static int64_t deadline_of(int ms, const struct timespec *ts)
 {
-    if (ts) return ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+    if (ts) {
+        if (ts->tv_sec > (int64_t)1 << 32) return -1; /* beyond any clock: forever */
+        return ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+    }
     if (ms < 0) return -1;
     return ap_sys_now_ns() + (int64_t)ms * 1000000;
 }
