@@ -1,0 +1,13 @@
+/* tool.h — what the portable part of the `anypoll` command needs from host-specific files. */
+#ifndef AP_TOOL_H
+#define AP_TOOL_H
+
+/* 1 if `anypoll nosys` can work on this host (Linux on x86_64 or aarch64). */
+int ap_nosys_supported(void);
+
+/* Make the kernel refuse the epoll system calls (unless keep_epoll) and the eventfd ones
+ * (unless keep_eventfd) with ENOSYS, for this process and everything it execs.
+ * 0, or -1 with errno. */
+int ap_nosys_install(int keep_epoll, int keep_eventfd);
+
+#endif
