@@ -1,9 +1,10 @@
 # anypoll — build, test, demo, install.
 #   make              library (static + shared), the `anypoll` command, tests and examples
-#   make check        every test: conformance suite on each target, natively, under nosys,
-#                     under ASan+UBSan, and on aarch64 under qemu-user
+#   make check        every test (tests/check.sh): conformance suite on each target, natively,
+#                     under nosys, ASan+UBSan, TSan, valgrind, and on aarch64 under qemu-user
 #   make demo         build, then show the probe and the echo example with and without epoll
 #   make install PREFIX=/usr/local
+#   make deps         install what `make check` needs (Debian; `make check`/`demo` do it first)
 # Build variants live in their own directories: BUILD=build/asan, build/aarch64, ...
 
 CC      ?= cc
@@ -24,7 +25,7 @@ TEST_SRC  = $(wildcard tests/*.c)
 EX_SRC    = $(wildcard examples/*.c)
 EXAMPLES  = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib check demo install clean
+.PHONY: all lib check demo deps install clean
 all: lib $(BUILD)/anypoll $(BUILD)/conformance $(EXAMPLES)
 lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so
 
@@ -49,13 +50,20 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libanypoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
 
-check: all
-	tests/check.sh
+# check and demo first install their tools (scripts/deps.sh is quick when all are present),
+# so they build in a second make: on a fresh machine the compiler may not exist yet.
+check: deps
+	bash tests/check.sh
 
-demo: all
-	tests/demo.sh
+demo:
+	@bash scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	bash tests/demo.sh
 
-install: lib
+deps:
+	@bash scripts/deps.sh check
+
+install: lib $(BUILD)/anypoll
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(BUILD)/libanypoll.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libanypoll.so $(DESTDIR)$(PREFIX)/lib/

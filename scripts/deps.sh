@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [demo|check] — make sure the tools `make demo` / `make check` need are here.
+#
+# Checks each requirement by what it provides (a command or a file), which takes a few
+# milliseconds when everything is present. Whatever is missing is installed from Debian 12
+# packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
+# and fails. `demo` needs only the native compiler; `check` (the default) needs everything.
+set -euo pipefail
+
+profile=${1:-check}
+case $profile in
+demo | check) ;;
+-h | --help)
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+*)
+    echo "usage: $0 [demo|check]" >&2
+    exit 2
+    ;;
+esac
+
+need() { # need PACKAGE TEST...   — PACKAGE is missing unless TEST succeeds
+    local pkg=$1
+    shift
+    "$@" >/dev/null 2>&1 || missing+=("$pkg")
+}
+have() { command -v "$1"; }
+
+# clang finds its sanitizer runtimes (Debian: libclang-rt-14-dev) under its resource directory.
+clang_rt() {
+    local dir
+    dir=$(clang -print-resource-dir) || return 1
+    compgen -G "$dir/lib/linux/libclang_rt.asan-$(uname -m).a" && compgen -G "$dir/lib/linux/libclang_rt.tsan-$(uname -m).a"
+}
+
+check_all() {
+    missing=()
+    need make have make
+    need gcc have gcc
+    need libc6-dev test -e /usr/include/stdio.h
+    if [ "$profile" = check ]; then
+        need pkg-config have pkg-config
+        need python3 have python3
+        need clang have clang
+        if have clang >/dev/null; then need libclang-rt-14-dev clang_rt; fi
+        need gcc-aarch64-linux-gnu have aarch64-linux-gnu-gcc
+        need libc6-dev-arm64-cross test -e /usr/aarch64-linux-gnu/include/stdio.h
+        need qemu-user-static have qemu-aarch64-static
+        need valgrind have valgrind
+    fi
+    # No clang yet: its runtime package cannot be checked, so it comes along with it.
+    if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi
+}
+
+check_all
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: missing for 'make $profile': ${missing[*]}" >&2
+install=(apt-get install -y --no-install-recommends "${missing[@]}")
+if ! have apt-get >/dev/null; then
+    echo "deps: no apt-get here (anypoll's scripts target Debian 12); install the equivalents of: ${missing[*]}" >&2
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif have sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+else
+    echo "deps: not root and no password-less sudo; run as root:" >&2
+    echo "  apt-get update && ${install[*]}" >&2
+    exit 1
+fi
+echo "deps: apt-get update && ${install[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2
+# A package that installed but did not provide what was missing is still an error.
+check_all
+if [ ${#missing[@]} -ne 0 ]; then
+    echo "deps: still missing after apt-get install: ${missing[*]}" >&2
+    exit 1
+fi

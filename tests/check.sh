@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# tests/check.sh — every test anypoll has, one line per step; run by `make check` and CI.
+#
+# Each step prints PASS or FAIL with a one-line reason (details in build/check/<step>.log);
+# the last line is exactly `N passed, N failed`, counting steps, and the exit status is 0 only
+# if every step passed. A step whose tool is missing fails. Steps that cover only part of a
+# target (a sanitizer or emulator that cannot run some cases) say which cases and why; those
+# cases are never counted as passed.
+#
+#   tests/check.sh            all steps
+#   tests/check.sh asan tsan  only the steps whose names start with one of these words
+#
+# Environment: CHECK_TIMEOUT (seconds per command, default 600), CHECK_BUDGET (seconds for the
+# whole run, default 2700: once spent, the remaining steps fail at once, so a hang cannot hold CI
+# for hours), SAN_CC (compiler for the sanitizer builds, default clang), CC (the native build,
+# default cc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Builds below pass their own variables; nothing from an outer `make VAR=...` leaks into them.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+MAKE=${MAKE:-make}
+JOBS=$(nproc 2>/dev/null || echo 2)
+TIMEOUT=${CHECK_TIMEOUT:-600}
+BUDGET=${CHECK_BUDGET:-2700}
+SAN_CC=${SAN_CC:-clang}
+LOG=build/check
+QEMU=(qemu-aarch64-static -L /usr/aarch64-linux-gnu)
+# The suite's per-case watchdog (runner default 15 s), raised where everything runs slower.
+SLOW=(env "CONFORMANCE_TIMEOUT=${CONFORMANCE_TIMEOUT:-60}")
+SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+TSAN_FLAGS="-fsanitize=thread"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+ONLY=("$@")
+
+rm -rf "$LOG"
+mkdir -p "$LOG"
+passed=0
+failed=0
+matched=0
+SUITE_RESULT=
+declare -A built=() # build directory -> ok | failed, once `make` ran there in this run
+
+# --- helpers used inside steps (their output goes to the step's log) ----------------------------
+
+why() { printf '%s\n' "$*" >&3; } # the step's one-line reason (the last one written wins)
+
+need_tool() { # need_tool CMD... — fails the step when a tool is missing
+    local t
+    for t; do
+        command -v "$t" >/dev/null || {
+            why "$t not found (scripts/deps.sh check installs it)"
+            return 1
+        }
+    done
+}
+
+# A command under the per-command time limit, cut shorter when the run's budget runs out.
+t() {
+    local left=$((BUDGET - SECONDS))
+    [ $left -gt 0 ] || return 124
+    timeout -k 10 $((left < TIMEOUT ? left : TIMEOUT)) "$@"
+}
+
+# build DIR MAKE-ARGS... — builds everything into DIR, once per run (a failed build is not retried).
+build() {
+    local dir=$1 log=$LOG/make-${1//\//-}.log
+    shift
+    case ${built[$dir]:-} in
+    ok) return 0 ;;
+    failed)
+        why "build of $dir failed (see $log)"
+        return 1
+        ;;
+    esac
+    echo "+ $MAKE -j$JOBS BUILD=$dir $* all  (output: $log)"
+    local rc=0
+    t "$MAKE" -j"$JOBS" BUILD="$dir" "$@" all >"$log" 2>&1 || rc=$?
+    if [ $rc -eq 0 ]; then
+        built[$dir]=ok
+        return 0
+    fi
+    built[$dir]=failed
+    cat "$log"
+    if [ $rc -eq 124 ]; then why "build of $dir timed out"; else why "build of $dir failed (make BUILD=$dir $*)"; fi
+    return 1
+}
+build_native() { need_tool "${CC:-cc}" && build build; }
+build_asan() { need_tool "$SAN_CC" && build build/asan CC="$SAN_CC" EXTRA_CFLAGS="$SAN_FLAGS" EXTRA_LDFLAGS="$SAN_FLAGS"; }
+build_tsan() { need_tool "$SAN_CC" && build build/tsan CC="$SAN_CC" EXTRA_CFLAGS="$TSAN_FLAGS" EXTRA_LDFLAGS="$TSAN_FLAGS"; }
+build_clang() { need_tool clang && build build/clang CC=clang; }
+build_aarch64() {
+    need_tool aarch64-linux-gnu-gcc aarch64-linux-gnu-ar &&
+        build build/aarch64 CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar
+}
+
+# suite CMD... — runs a conformance run; passes when it exits 0, its closing line reads
+# `N passed, 0 failed` with N > 0, and no sanitizer or valgrind report appears in its output.
+suite() {
+    local out rc=0 last
+    echo "+ $*"
+    out=$(t "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    last=$(printf '%s\n' "$out" | tail -n 1)
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        why "timed out (limit ${TIMEOUT}s per command, ${BUDGET}s per run); last line: $last"
+        return 1
+    fi
+    if ! [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        why "exit $rc, no closing 'N passed, N failed' line; last line: $last"
+        return 1
+    fi
+    local np=${BASH_REMATCH[1]} nf=${BASH_REMATCH[2]} report
+    report=$(printf '%s\n' "$out" | grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer|ThreadSanitizer: |ERROR SUMMARY: [1-9]|Process terminating with|^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap)|definitely lost in' || true)
+    if [ -n "$report" ]; then
+        why "$np passed, $nf failed, but: $report"
+        return 1
+    fi
+    if [ $rc -ne 0 ] || [ "$nf" -ne 0 ] || [ "$np" -eq 0 ]; then
+        why "$np passed, $nf failed (exit $rc)"
+        return 1
+    fi
+    SUITE_RESULT="$np passed, 0 failed"
+    why "$SUITE_RESULT"
+}
+
+# run NAME DESCRIPTION FUNCTION ARGS... — one step: PASS/FAIL line, log in build/check/NAME.log.
+run() {
+    local name=$1 desc=$2 rc=0 start=$SECONDS reason w
+    shift 2
+    if [ ${#ONLY[@]} -gt 0 ]; then
+        local o keep=
+        for o in "${ONLY[@]}"; do
+            if [[ $name == "$o"* ]]; then keep=1; fi
+        done
+        [ -n "$keep" ] || return 0
+    fi
+    matched=$((matched + 1))
+    if [ $SECONDS -ge "$BUDGET" ]; then
+        : >"$LOG/$name.log"
+        echo "not run: the run's time budget (${BUDGET}s) is spent" >"$LOG/$name.why"
+        rc=1
+    else
+        "$@" >"$LOG/$name.log" 2>&1 3>"$LOG/$name.why" || rc=$?
+    fi
+    reason=$(tail -n 1 "$LOG/$name.why")
+    [ -n "$reason" ] || reason="exit status $rc"
+    w=$((SECONDS - start))
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        printf 'PASS  %-22s %s — %s (%ds)\n' "$name" "$desc" "$reason" "$w"
+    else
+        failed=$((failed + 1))
+        printf 'FAIL  %-22s %s — %s (%ds, log: %s)\n' "$name" "$desc" "$reason" "$w" "$LOG/$name.log"
+        # The first failing cases, or the end of the log, so the reader need not open it.
+        { grep -E '^FAIL |error:|undefined reference' "$LOG/$name.log" ||
+            grep -v '^+ ' "$LOG/$name.log" | tail -n 5; } | head -n 5 | sed 's/^/        /' || true
+    fi
+}
+
+# --- steps ---------------------------------------------------------------------------------------
+
+step_build() {
+    build_native || return 1
+    why "make all: libanypoll.a/.so, anypoll, conformance, $(ls build/examples 2>/dev/null | wc -l) example(s)"
+}
+
+step_conformance() { # TARGET
+    build_native || return 1
+    suite build/conformance --target "$1"
+}
+
+step_probe_native() {
+    build_native || return 1
+    local out rc=0
+    out=$(t build/anypoll probe 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    grep -qx 'engine: native' <<<"$out" || {
+        why "no 'engine: native' line (exit $rc)"
+        return 1
+    }
+    [ $rc -eq 0 ] || {
+        why "engine: native, but the self-check failed (exit $rc)"
+        return 1
+    }
+    why "engine: native, self-check passed"
+}
+
+NOSYS_PY='
+import errno, os, select, sys
+def err(f):
+    try:
+        f()
+        return 0
+    except OSError as e:
+        return e.errno
+got = {"epoll_create1": err(select.epoll), "eventfd": err(lambda: os.eventfd(0))}
+print(got)
+want = errno.ENOSYS if sys.argv[1] == "nosys" else 0
+sys.exit(0 if all(v == want for v in got.values()) else 1)
+'
+
+step_nosys_bites() {
+    build_native || return 1
+    need_tool python3 || return 1
+    echo "+ python3 (control: epoll and eventfd work without nosys)"
+    t python3 -c "$NOSYS_PY" plain || {
+        why "control failed: epoll_create1/eventfd do not work even without nosys"
+        return 1
+    }
+    echo "+ build/anypoll nosys -- python3 (must see ENOSYS)"
+    t build/anypoll nosys -- python3 -c "$NOSYS_PY" nosys || {
+        why "under nosys, epoll_create1/eventfd did not fail with ENOSYS"
+        return 1
+    }
+    why "python3 select.epoll() and os.eventfd() fail with ENOSYS under nosys, work without it"
+}
+
+step_nosys_suite() {
+    build_native || return 1
+    suite build/anypoll nosys -- build/conformance --target auto --expect-engine poll
+}
+
+step_probe_nosys() {
+    build_native || return 1
+    local out rc=0
+    out=$(t build/anypoll nosys -- build/anypoll probe 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    grep -qx 'engine: poll' <<<"$out" || {
+        why "no 'engine: poll' line (exit $rc)"
+        return 1
+    }
+    [ $rc -eq 0 ] || {
+        why "engine: poll, but the self-check failed (exit $rc)"
+        return 1
+    }
+    why "engine: poll, self-check passed"
+}
+
+step_example() { # native|nosys
+    build_native || return 1
+    [ -e examples/echo.c ] || {
+        why "examples/echo.c does not exist yet"
+        return 1
+    }
+    local cmd=(build/examples/echo)
+    if [ "$1" = nosys ]; then cmd=(build/anypoll nosys -- "${cmd[@]}"); fi
+    echo "+ ${cmd[*]}"
+    local rc=0
+    t "${cmd[@]}" || rc=$?
+    [ $rc -eq 0 ] || {
+        why "${cmd[*]} exited $rc"
+        return 1
+    }
+    why "${cmd[*]} exited 0"
+}
+
+step_asan() { # TARGET
+    build_asan || return 1
+    suite "${SLOW[@]}" build/asan/conformance --target "$1"
+}
+
+step_tsan() { # TARGET
+    build_tsan || return 1
+    suite "${SLOW[@]}" build/tsan/conformance --target "$1"
+}
+
+step_valgrind() {
+    build_native || return 1
+    need_tool valgrind || return 1
+    suite "${SLOW[@]}" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+        build/conformance --target poll
+}
+
+step_aarch64_build() {
+    build_aarch64 || return 1
+    # ELF e_machine (bytes 18-19, little endian) is 183 for aarch64.
+    local m
+    m=$(od -An -tu2 -j18 -N2 build/aarch64/conformance | tr -d ' ')
+    [ "$m" = 183 ] || {
+        why "build/aarch64/conformance is not an aarch64 ELF (e_machine $m)"
+        return 1
+    }
+    why "aarch64-linux-gnu-gcc: library, anypoll, conformance (aarch64 ELF)"
+}
+
+# qemu-user is not Linux: where its emulation of a system call differs from the kernel, a case
+# cannot pass on the aarch64 steps whatever anypoll does. Those cases are left out of the step
+# (listed in its log, counted in its reason, never as passed). Observed with Debian 12's qemu 7.2:
+#  - no epoll_pwait2 system call: glibc's epoll_pwait2 fails with ENOSYS, so the kernel target's
+#    cases that call it (all named *pwait2*) cannot run; probed below, not assumed. The native
+#    engine falls back to epoll_pwait, as it must on kernels before 5.11, and runs them;
+#  - epoll_pwait checks maxevents before it looks up the epoll fd (EINVAL where Linux 6.x says
+#    EBADF);
+#  - a signal held by epoll_pwait's mask is not delivered when the wait returns.
+QEMU_PWAIT2=unknown
+qemu_probe_pwait2() {
+    [ $QEMU_PWAIT2 = unknown ] || return 0
+    cat >"$LOG/pwait2.c" <<'EOF'
+#include <errno.h>
+#include <sys/epoll.h>
+int main(void)
+{
+    struct epoll_event ev;
+    struct timespec ts = {0, 0};
+    int ep = epoll_create1(0);
+    return epoll_pwait2(ep, &ev, 1, &ts, 0) < 0 && errno == ENOSYS ? 1 : 0;
+}
+EOF
+    aarch64-linux-gnu-gcc -o "$LOG/pwait2" "$LOG/pwait2.c" || return 1
+    QEMU_PWAIT2=yes
+    "${QEMU[@]}" "$LOG/pwait2" || QEMU_PWAIT2=no
+}
+
+qemu_deviation() { # TARGET CASE — prints why qemu-user cannot run CASE on TARGET, or nothing
+    if [ "$1" = kernel ] && [ $QEMU_PWAIT2 = no ]; then
+        case $2 in
+        *pwait2*) # the suite puts "pwait2" in the name of every case that calls it
+            echo "qemu-user has no epoll_pwait2 system call"
+            return
+            ;;
+        esac
+    fi
+    case $1:$2 in
+    kernel:wait_error_precedence* | native:wait_error_precedence*)
+        echo "qemu-user's epoll_pwait checks maxevents before the epoll fd"
+        ;;
+    *:signal_pwait_masked_runs_to_timeout | *:signal_pwait2_masked_runs_to_timeout)
+        echo "qemu-user does not deliver a signal held by the wait's mask when the wait returns"
+        ;;
+    esac
+}
+
+step_aarch64() { # TARGET
+    build_aarch64 || return 1
+    need_tool "${QEMU[0]}" || return 1
+    qemu_probe_pwait2 || {
+        why "cannot compile the epoll_pwait2 probe for qemu"
+        return 1
+    }
+    local run=("${SLOW[@]}" "${QEMU[@]}" build/aarch64/conformance --target "$1") all c d
+    local keep=() nskip=0
+    all=$(t "${run[@]}" --list) || {
+        why "--list failed under qemu"
+        return 1
+    }
+    for c in $all; do
+        d=$(qemu_deviation "$1" "$c")
+        if [ -n "$d" ]; then
+            echo "not run under qemu-user: $c ($d)"
+            nskip=$((nskip + 1))
+        else
+            keep+=("$c")
+        fi
+    done
+    if [ $nskip -gt 0 ] && [ ${#keep[@]} -eq 0 ]; then
+        why "qemu-user can run none of the cases"
+        return 1
+    fi
+    suite "${run[@]}" "${keep[@]}" || return 1
+    [ $nskip -eq 0 ] || why "$SUITE_RESULT; not run: $nskip case(s) qemu-user cannot emulate (listed in the log)"
+}
+
+step_clang() {
+    build_clang || return 1
+    why "clang $(clang -dumpversion) -Wall -Wextra -Werror: everything builds"
+}
+
+# Linux-only headers may appear only in the native engine, the Linux-only tools and, behind
+# its __linux__ test, the public header (so that on Linux struct epoll_event is glibc's own).
+LINUX_HEADERS='linux/|asm/|asm-generic/|sys/epoll\.h|sys/eventfd\.h|sys/signalfd\.h|sys/timerfd\.h|sys/syscall\.h|syscall\.h|sys/prctl\.h|sys/inotify\.h|sys/fanotify\.h|sys/sendfile\.h|sys/personality\.h|sys/sysinfo\.h|sys/vfs\.h|sys/io_uring\.h|seccomp\.h'
+step_headers() {
+    local hits
+    hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($LINUX_HEADERS)" \
+        src/*.[ch] tools/*.[ch] examples/*.[ch] include/*.h 2>/dev/null |
+        grep -vE '^(src/engine_native\.c|tools/[^:]*linux[^:]*|include/anypoll\.h):' || true)
+    if [ -n "$hits" ]; then
+        printf '%s\n' "$hits"
+        why "Linux-only header outside src/engine_native.c and tools/*linux*: $(head -n 1 <<<"$hits")"
+        return 1
+    fi
+    # The public header may use them only on Linux.
+    if ! awk '/^#if defined\(__linux__\)/{on=1} /^#else|^#endif/{on=0}
+              /#[ \t]*include[ \t]*<(sys\/epoll|sys\/eventfd)/ && !on {bad=1} END{exit bad}' include/anypoll.h; then
+        why "include/anypoll.h includes a Linux header outside its #if defined(__linux__) block"
+        return 1
+    fi
+    why "$(ls src/*.[ch] tools/*.[ch] examples/*.[ch] include/*.h 2>/dev/null | wc -l) files clean"
+}
+
+step_install() {
+    build_native || return 1
+    need_tool pkg-config || return 1
+    local prefix rc=0
+    prefix=$(mktemp -d)
+    install_test "$prefix" || rc=$?
+    rm -rf "$prefix"
+    return $rc
+}
+install_test() {
+    local prefix=$1 dir=$LOG/install flags
+    mkdir -p "$dir"
+    echo "+ $MAKE install PREFIX=$prefix"
+    t "$MAKE" install PREFIX="$prefix" || {
+        why "make install failed"
+        return 1
+    }
+    cat >"$dir/hello.c" <<'EOF'
+/* Built against the installed anypoll only: header, library and pkg-config file. */
+#include <anypoll.h>
+#include <stdio.h>
+int main(void)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = 0x1122334455667788ull}, out[2];
+    int ep = anypoll_epoll_create1(EPOLL_CLOEXEC);
+    int efd = anypoll_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ep < 0 || efd < 0 || anypoll_epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) < 0) return 1;
+    if (anypoll_eventfd_write(efd, 1) < 0) return 2;
+    if (anypoll_epoll_wait(ep, out, 2, 1000) != 1 || out[0].events != EPOLLIN ||
+        out[0].data.u64 != 0x1122334455667788ull)
+        return 3;
+    printf("hello from anypoll, engine: %s\n", anypoll_engine_name());
+    return anypoll_close(efd) || anypoll_close(ep) ? 4 : 0;
+}
+EOF
+    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+    flags=$(pkg-config --cflags --libs anypoll | xargs) || {
+        why "pkg-config does not find anypoll in $PKG_CONFIG_PATH"
+        return 1
+    }
+    echo "+ cc hello.c $flags"
+    # shellcheck disable=SC2086
+    "${CC:-cc}" -Wall -Werror -o "$dir/hello" "$dir/hello.c" $flags || {
+        why "cannot compile and link against the installed library ($flags)"
+        return 1
+    }
+    local out rc=0
+    out=$(LD_LIBRARY_PATH=$prefix/lib t "$dir/hello" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    [ $rc -eq 0 ] || {
+        why "the program linked against the installed library failed (exit $rc)"
+        return 1
+    }
+    LD_LIBRARY_PATH=$prefix/lib ldd "$dir/hello" | grep -q "$prefix/lib/libanypoll.so" || {
+        why "the program did not load $prefix/lib/libanypoll.so"
+        return 1
+    }
+    why "installed, pkg-config '$flags', linked and ran: $out"
+}
+
+# --- the matrix ----------------------------------------------------------------------------------
+
+echo "anypoll check: $(uname -sm), $JOBS cores, logs in $LOG/"
+run build "native build" step_build
+run conformance-kernel "suite, glibc epoll on this kernel" step_conformance kernel
+run conformance-native "suite, native engine" step_conformance native
+run conformance-poll "suite, poll engine" step_conformance poll
+run probe-native "anypoll probe" step_probe_native
+run nosys-bites "nosys refuses epoll/eventfd" step_nosys_bites
+run nosys-auto "suite under nosys, auto = poll" step_nosys_suite
+run nosys-probe "anypoll probe under nosys" step_probe_nosys
+run example-native "examples/echo" step_example native
+run example-nosys "examples/echo under nosys" step_example nosys
+run headers "no Linux headers outside" step_headers
+run clang-werror "clang -Werror build" step_clang
+run install "make install + pkg-config" step_install
+for tg in kernel native poll; do
+    run "asan-$tg" "ASan+UBSan ($SAN_CC), $tg" step_asan "$tg"
+done
+for tg in native poll; do
+    run "tsan-$tg" "TSan ($SAN_CC), $tg" step_tsan "$tg"
+done
+run valgrind-poll "valgrind, poll target" step_valgrind
+run aarch64-build "aarch64 cross build" step_aarch64_build
+for tg in kernel native poll; do
+    run "aarch64-$tg" "aarch64 under qemu, $tg" step_aarch64 "$tg"
+done
+
+if [ $matched -eq 0 ]; then
+    echo "no step is named ${ONLY[*]}"
+    failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
