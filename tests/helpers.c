@@ -1,0 +1,493 @@
+/*
+ * helpers.c — assertions and fixtures shared by the cases (see runner.h).
+ */
+#include "runner.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- names ------------------------------------------------------------------------------- */
+
+const char *errno_name(int err)
+{
+    switch (err) {
+    case 0: return "0";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case ENOSPC: return "ENOSPC";
+    case ESPIPE: return "ESPIPE";
+    case EPIPE: return "EPIPE";
+    case ERANGE: return "ERANGE";
+    case ENOSYS: return "ENOSYS";
+    case ELOOP: return "ELOOP";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EADDRINUSE: return "EADDRINUSE";
+    case ECONNRESET: return "ECONNRESET";
+    case ENOTCONN: return "ENOTCONN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EALREADY: return "EALREADY";
+    default: {
+        static __thread char buf[32];
+        snprintf(buf, sizeof buf, "errno %d", err);
+        return buf;
+    }
+    }
+}
+
+const char *mask_str(uint32_t m, char *buf)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {EPOLLIN, "IN"},         {EPOLLPRI, "PRI"},       {EPOLLOUT, "OUT"},
+        {EPOLLERR, "ERR"},       {EPOLLHUP, "HUP"},       {0x20, "NVAL"},
+        {EPOLLRDNORM, "RDNORM"}, {EPOLLRDBAND, "RDBAND"}, {EPOLLWRNORM, "WRNORM"},
+        {EPOLLWRBAND, "WRBAND"}, {EPOLLMSG, "MSG"},       {EPOLLRDHUP, "RDHUP"},
+        {EPOLLEXCLUSIVE, "EXCLUSIVE"}, {EPOLLWAKEUP, "WAKEUP"}, {EPOLLONESHOT, "ONESHOT"},
+        {(uint32_t)EPOLLET, "ET"},
+    };
+    buf[0] = 0;
+    uint32_t rest = m;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (m & names[i].bit) {
+            if (buf[0]) strcat(buf, "|");
+            strcat(buf, names[i].name);
+            rest &= ~names[i].bit;
+        }
+    if (rest) sprintf(buf + strlen(buf), "%s0x%x", buf[0] ? "|" : "", (unsigned)rest);
+    if (!buf[0]) strcpy(buf, "0");
+    return buf;
+}
+
+const char *poll_str(int revents, char *buf)
+{
+    static const struct {
+        int bit;
+        const char *name;
+    } names[] = {
+        {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"}, {POLLERR, "POLLERR"},
+        {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDNORM, "POLLRDNORM"},
+        {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"}, {POLLWRBAND, "POLLWRBAND"},
+        {0x2000, "POLLRDHUP"},
+    };
+    buf[0] = 0;
+    int rest = revents;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (revents & names[i].bit) {
+            if (buf[0]) strcat(buf, "|");
+            strcat(buf, names[i].name);
+            rest &= ~names[i].bit;
+        }
+    if (rest) sprintf(buf + strlen(buf), "%s0x%x", buf[0] ? "|" : "", (unsigned)rest);
+    if (!buf[0]) strcpy(buf, "0");
+    return buf;
+}
+
+/* ---- checks ------------------------------------------------------------------------------ */
+
+void check_fail_eq_(const char *file, int line, const char *a, const char *b, long long got,
+                    long long want, int err)
+{
+    if (got == -1)
+        fail_at(file, line, "%s == %s failed: got -1 (%s), expected %lld", a, b, errno_name(err),
+                want);
+    fail_at(file, line, "%s == %s failed: got %lld, expected %lld", a, b, got, want);
+}
+
+void check_fail_err_(const char *file, int line, const char *expr, long long got, int err,
+                     int want_err)
+{
+    if (got == -1)
+        fail_at(file, line, "%s: expected -1 %s, got -1 %s", expr, errno_name(want_err),
+                errno_name(err));
+    fail_at(file, line, "%s: expected -1 %s, got %lld", expr, errno_name(want_err), got);
+}
+
+long long must_(long long v, const char *expr, const char *file, int line)
+{
+    int err = errno; /* read first: nothing ran since expr */
+    if (v < 0) fail_at(file, line, "%s failed: %lld (%s)", expr, v, errno_name(err));
+    return v;
+}
+
+static void fmt_events(char *out, size_t sz, const struct epoll_event *evs, int n)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len + 80 < sz; i++) {
+        char m[160];
+        len += (size_t)snprintf(out + len, sz - len, "%s{%s, 0x%llx}", i ? " " : "",
+                                mask_str(evs[i].events, m), (unsigned long long)evs[i].data.u64);
+    }
+}
+
+static void fmt_want(char *out, size_t sz, const struct ev *w, int n)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len + 80 < sz; i++) {
+        char m[160];
+        len += (size_t)snprintf(out + len, sz - len, "%s{%s, 0x%llx}", i ? " " : "",
+                                mask_str(w[i].events, m), (unsigned long long)w[i].data);
+    }
+}
+
+void check_events_(const char *file, int line, const char *what, int n,
+                   const struct epoll_event *evs, int ordered, const struct ev *want, int nwant)
+{
+    char got_s[400], want_s[400];
+    if (n < 0) {
+        fmt_want(want_s, sizeof want_s, want, nwant);
+        fail_at(file, line, "%s: returned -1 (%s), expected %d event(s) [%s]", what,
+                errno_name(errno), nwant, want_s);
+    }
+    int ok = n == nwant;
+    int used[64] = {0};
+    for (int i = 0; ok && i < n; i++) {
+        int found = 0;
+        for (int j = 0; j < nwant && !found; j++) {
+            if (ordered && j != i) continue;
+            if (used[j]) continue;
+            if (evs[i].events == want[j].events && evs[i].data.u64 == want[j].data) {
+                used[j] = 1;
+                found = 1;
+            }
+        }
+        ok = found;
+    }
+    if (ok) return;
+    fmt_events(got_s, sizeof got_s, evs, n);
+    fmt_want(want_s, sizeof want_s, want, nwant);
+    fail_at(file, line, "%s: got %d event(s) [%s], expected %d%s [%s]", what, n, got_s, nwant,
+            ordered ? " in this order" : "", want_s);
+}
+
+void wait_expect_(const char *file, int line, int ep, int maxevents, int timeout, int ordered,
+                  const struct ev *want, int nwant)
+{
+    struct epoll_event evs[64];
+    memset(evs, 0xa5, sizeof evs);
+    if (maxevents > 64) maxevents = 64;
+    char what[96];
+    snprintf(what, sizeof what, "epoll_wait(%d, max %d, %d ms)", ep, maxevents, timeout);
+    int n = T.epoll_wait(ep, evs, maxevents, timeout);
+    check_events_(file, line, what, n, evs, ordered, want, nwant);
+}
+
+void ctl_at(const char *file, int line, int ep, int op, int fd, uint32_t events, uint64_t data)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    if (T.epoll_ctl(ep, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev) != 0) {
+        char m[160];
+        fail_at(file, line, "epoll_ctl(%d, %s, %d, %s, 0x%llx) = -1 %s", ep,
+                op == EPOLL_CTL_ADD ? "ADD" : op == EPOLL_CTL_MOD ? "MOD" : "DEL", fd,
+                mask_str(events, m), (unsigned long long)data, errno_name(errno));
+    }
+}
+
+void poll_expect_(const char *file, int line, int fd, short events, int timeout, int want_n,
+                  short want_revents)
+{
+    struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+    int n = T.poll(&p, 1, timeout);
+    if (n != want_n || p.revents != want_revents) {
+        char a[200], b[200], c[200];
+        if (n < 0)
+            fail_at(file, line, "poll(fd %d) = -1 %s, expected %d [%s]", fd, errno_name(errno),
+                    want_n, poll_str(want_revents, b));
+        fail_at(file, line, "poll(fd %d, %s): got %d [%s], expected %d [%s]", fd,
+                poll_str(events, a), n, poll_str(p.revents, b), want_n, poll_str(want_revents, c));
+    }
+}
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+void make_pipe(int p[2], int flags)
+{
+    if (pipe2(p, flags) != 0) FAIL("pipe2: %s", errno_name(errno));
+}
+
+void set_nonblock(int fd)
+{
+    int fl = T.fcntl(fd, F_GETFL);
+    if (fl < 0 || T.fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        FAIL("fcntl(%d, O_NONBLOCK): %s", fd, errno_name(errno));
+}
+
+void make_socketpair(int sv[2], int type)
+{
+    if (socketpair(AF_UNIX, type | SOCK_NONBLOCK, 0, sv) != 0)
+        FAIL("socketpair: %s", errno_name(errno));
+}
+
+int tcp_listener(int *fd)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (s < 0) FAIL("socket: %s", errno_name(errno));
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) FAIL("bind: %s", errno_name(errno));
+    if (listen(s, 16) != 0) FAIL("listen: %s", errno_name(errno));
+    socklen_t len = sizeof a;
+    if (getsockname(s, (struct sockaddr *)&a, &len) != 0) FAIL("getsockname: %s", errno_name(errno));
+    *fd = s;
+    return ntohs(a.sin_port);
+}
+
+int tcp_connect_nb(int port)
+{
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (c < 0) FAIL("socket: %s", errno_name(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+        FAIL("connect: %s", errno_name(errno));
+    return c;
+}
+
+void tcp_pair(int *client, int *server)
+{
+    int l;
+    int port = tcp_listener(&l);
+    int c = tcp_connect_nb(port);
+    struct pollfd p = {.fd = l, .events = POLLIN};
+    if (poll(&p, 1, WAIT_MS) != 1) FAIL("tcp_pair: no connection to accept");
+    int s = T.accept4(l, NULL, NULL, SOCK_NONBLOCK);
+    if (s < 0) FAIL("accept4: %s", errno_name(errno));
+    struct pollfd q = {.fd = c, .events = POLLOUT};
+    if (poll(&q, 1, WAIT_MS) != 1 || !(q.revents & POLLOUT)) FAIL("tcp_pair: connect did not finish");
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    CLOSE(l);
+    *client = c;
+    *server = s;
+}
+
+int unused_tcp_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) FAIL("socket: %s", errno_name(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) FAIL("bind: %s", errno_name(errno));
+    socklen_t len = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &len);
+    CLOSE(s);
+    return ntohs(a.sin_port);
+}
+
+void write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    int64_t t0 = now_ns();
+    while (n) {
+        ssize_t w = T.write(fd, p, n);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+            struct pollfd q = {.fd = fd, .events = POLLOUT};
+            poll(&q, 1, 100);
+            if (elapsed_ms(t0) > WAIT_MS) FAIL("write_all(%d): stuck", fd);
+            continue;
+        }
+        if (w <= 0) FAIL("write(%d): %s", fd, errno_name(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void write_str(int fd, const char *s)
+{
+    ssize_t n = (ssize_t)strlen(s);
+    ssize_t w = T.write(fd, s, (size_t)n);
+    if (w != n) FAIL("write(%d, \"%s\") = %zd (%s)", fd, s, w, errno_name(errno));
+}
+
+size_t fill_fd(int fd)
+{
+    static char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t w = T.write(fd, buf, sizeof buf);
+        if (w > 0) {
+            total += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EAGAIN) break;
+        FAIL("fill write(%d): %zd %s", fd, w, errno_name(errno));
+    }
+    /* the last partial page: keep going with small writes until EAGAIN */
+    for (;;) {
+        ssize_t w = T.write(fd, buf, 1);
+        if (w == 1) {
+            total++;
+            continue;
+        }
+        if (w < 0 && errno == EAGAIN) break;
+        FAIL("fill write(%d): %zd %s", fd, w, errno_name(errno));
+    }
+    return total;
+}
+
+size_t drain_fd(int fd)
+{
+    static char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t r = T.read(fd, buf, sizeof buf);
+        if (r > 0) {
+            total += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EAGAIN) return total;
+        if (r == 0) return total;
+        FAIL("drain read(%d): %s", fd, errno_name(errno));
+    }
+}
+
+int new_eventfd(unsigned int initval, int flags)
+{
+    int fd = T.eventfd(initval, flags);
+    if (fd < 0) FAIL("eventfd(%u, 0x%x): %s", initval, (unsigned)flags, errno_name(errno));
+    return fd;
+}
+
+int new_epoll(void)
+{
+    int ep = T.epoll_create1(0);
+    if (ep < 0) FAIL("epoll_create1(0): %s", errno_name(errno));
+    return ep;
+}
+
+void efd_write(int fd, uint64_t v)
+{
+    ssize_t w = T.write(fd, &v, sizeof v);
+    if (w != 8) FAIL("eventfd write(%d, %llu) = %zd (%s)", fd, (unsigned long long)v, w,
+                     errno_name(errno));
+}
+
+uint64_t efd_read(int fd)
+{
+    uint64_t v = 0;
+    ssize_t r = T.read(fd, &v, sizeof v);
+    if (r != 8) FAIL("eventfd read(%d) = %zd (%s)", fd, r, errno_name(errno));
+    return v;
+}
+
+/* ---- time and threads -------------------------------------------------------------------- */
+
+int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t elapsed_ms(int64_t since_ns) { return (now_ns() - since_ns) / 1000000; }
+
+pthread_t start_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    int e = pthread_create(&t, NULL, fn, arg);
+    if (e) FAIL("pthread_create: %s", errno_name(e));
+    return t;
+}
+
+void join_thread(pthread_t t)
+{
+    int e = pthread_join(t, NULL);
+    if (e) FAIL("pthread_join: %s", errno_name(e));
+}
+
+pid_t current_tid(void)
+{
+#if defined(__linux__)
+    return gettid();
+#else
+    return 0;
+#endif
+}
+
+static int thread_state(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : -1;
+}
+
+int wait_until_blocked(pid_t tid, atomic_int *armed)
+{
+    int64_t t0 = now_ns();
+    struct timespec tick = {0, 200000};
+    while (armed && !*armed) {
+        if (elapsed_ms(t0) > 2000) return 0;
+        nanosleep(&tick, NULL);
+    }
+    while (elapsed_ms(t0) < 2000) {
+        int st = thread_state(tid);
+        if (st < 0) return 0;
+        if (st == 'S') return 1;
+        nanosleep(&tick, NULL);
+    }
+    return 0;
+}
+
+void flag_set(struct flag *f)
+{
+    pthread_mutex_lock(&f->m);
+    f->set = 1;
+    pthread_cond_broadcast(&f->c);
+    pthread_mutex_unlock(&f->m);
+}
+
+int flag_wait(struct flag *f, int timeout_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&f->m);
+    while (!f->set)
+        if (pthread_cond_timedwait(&f->c, &f->m, &dl) != 0) break;
+    int r = f->set;
+    pthread_mutex_unlock(&f->m);
+    return r;
+}

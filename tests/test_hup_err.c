@@ -1,0 +1,222 @@
+/*
+ * test_hup_err.c — HUP and ERR on pipes, FIFOs and socketpairs; results masked to
+ * interest | ERR | HUP (ERR and HUP are always reported, even with no interest at all).
+ */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+TEST(pipe_writer_closed_with_data_in_hup)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[0], EPOLLIN | EPOLLRDHUP, 1);
+    write_str(p[1], "data");
+    CLOSE(p[1]);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLHUP, 1));
+    char buf[8];
+    CHECK_EQ(T.read(p[0], buf, sizeof buf), 4);
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 1));
+    CHECK_EQ(T.read(p[0], buf, sizeof buf), 0);
+    CLOSE(p[0]);
+    CLOSE(ep);
+}
+
+TEST(pipe_writer_closed_drained_hup)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[0], EPOLLIN, 2);
+    CLOSE(p[1]);
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 2));
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 2)); /* level-triggered: stays */
+    CLOSE(p[0]);
+    CLOSE(ep);
+}
+
+TEST(pipe_writer_closed_et_hup_once)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[0], EPOLLIN | EPOLLET, 3);
+    write_str(p[1], "x");
+    WAIT_EXPECT(ep, EV(EPOLLIN, 3));
+    CLOSE(p[1]);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLHUP, 3));
+    WAIT_NONE(ep);
+    CLOSE(p[0]);
+    CLOSE(ep);
+}
+
+TEST(pipe_reader_closed_out_err)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[1], EPOLLOUT, 4);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 4));
+    CLOSE(p[0]);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLERR, 4));
+    CHECK_ERR(T.write(p[1], "x", 1), EPIPE);
+    CLOSE(p[1]);
+    CLOSE(ep);
+}
+
+TEST(pipe_reader_closed_in_interest_err_only)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[1], EPOLLIN, 5);
+    WAIT_NONE(ep);
+    CLOSE(p[0]);
+    WAIT_EXPECT(ep, EV(EPOLLERR, 5));
+    CLOSE(p[1]);
+    CLOSE(ep);
+}
+
+/* events = 0: still told about HUP and ERR. */
+TEST(hup_err_reported_without_interest)
+{
+    int ep = new_epoll();
+    int p[2], q[2];
+    make_pipe(p, O_NONBLOCK);
+    make_pipe(q, O_NONBLOCK);
+    ADD(ep, p[0], 0, 6);
+    ADD(ep, q[1], 0, 7);
+    write_str(p[1], "x");
+    WAIT_NONE(ep);
+    CLOSE(p[1]);
+    CLOSE(q[0]);
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 6), EV(EPOLLERR, 7));
+    MOD(ep, p[0], EPOLLIN, 8);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLHUP, 8), EV(EPOLLERR, 7));
+    CLOSE(p[0]);
+    CLOSE(q[1]);
+    CLOSE(ep);
+}
+
+static void make_fifo(char *path, size_t n)
+{
+    snprintf(path, n, "/tmp/anypoll-conformance-fifo-%d", (int)getpid());
+    unlink(path);
+    if (mkfifo(path, 0600) != 0) FAIL("mkfifo %s: %s", path, errno_name(errno));
+}
+
+TEST(fifo_writer_closed)
+{
+    char path[96];
+    make_fifo(path, sizeof path);
+    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(r >= 0);
+    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(w >= 0);
+    unlink(path);
+    int ep = new_epoll();
+    ADD(ep, r, EPOLLIN, 9);
+    ADD(ep, w, EPOLLOUT, 10);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 10));
+    write_str(w, "fifo");
+    WAIT_EXPECT(ep, EV(EPOLLIN, 9), EV(EPOLLOUT, 10));
+    CLOSE(w);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLHUP, 9));
+    char buf[8];
+    CHECK_EQ(T.read(r, buf, sizeof buf), 4);
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 9));
+    CLOSE(r);
+    CLOSE(ep);
+}
+
+TEST(fifo_reader_closed)
+{
+    char path[96];
+    make_fifo(path, sizeof path);
+    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(r >= 0);
+    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(w >= 0);
+    unlink(path);
+    int ep = new_epoll();
+    ADD(ep, w, EPOLLOUT, 11);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 11));
+    CLOSE(r);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLERR, 11));
+    CLOSE(w);
+    CLOSE(ep);
+}
+
+/* A FIFO opened for reading that never had a writer: not HUP, nothing at all. */
+TEST(fifo_reader_without_writer_yet)
+{
+    char path[96];
+    make_fifo(path, sizeof path);
+    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(r >= 0);
+    int ep = new_epoll();
+    ADD(ep, r, EPOLLIN, 12);
+    WAIT_NONE(ep);
+    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(w >= 0);
+    unlink(path);
+    WAIT_NONE(ep);
+    write_str(w, "z");
+    WAIT_EXPECT(ep, EV(EPOLLIN, 12));
+    CLOSE(w);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLHUP, 12));
+    CLOSE(r);
+    CLOSE(ep);
+}
+
+TEST(socketpair_peer_shutdown_wr)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP, 13);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 13));
+    CHECK_EQ(shutdown(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLRDHUP, 13));
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+TEST(socketpair_peer_closed)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 14);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 14));
+    CLOSE(sv[1]);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLRDHUP, 14));
+    WAIT_NONE(ep);
+    char buf[4];
+    CHECK_EQ(T.read(sv[0], buf, sizeof buf), 0);
+    CHECK_ERR(T.send(sv[0], "x", 1, MSG_NOSIGNAL), EPIPE);
+    CLOSE(sv[0]);
+    CLOSE(ep);
+}
+
+TEST(socketpair_rdhup_only_when_asked)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN, 15);
+    CHECK_EQ(shutdown(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN, 15));
+    MOD(ep, sv[0], EPOLLRDHUP, 16);
+    WAIT_EXPECT(ep, EV(EPOLLRDHUP, 16));
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}

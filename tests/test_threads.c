@@ -1,0 +1,356 @@
+/*
+ * test_threads.c — ADD/MOD/DEL and writes from other threads while a thread is blocked in
+ * epoll_wait; DEL is final for every wait that starts after it returned. Bounded waits and
+ * wake-up counts, no sleeps as synchronisation.
+ */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+
+struct waiter {
+    int ep;
+    int timeout;
+    pid_t tid;
+    atomic_int armed;
+    int n;
+    int err;
+    struct epoll_event evs[8];
+    int64_t took_ms;
+};
+
+static void *wait_thread(void *p)
+{
+    struct waiter *w = p;
+    w->tid = current_tid();
+    int64_t t0 = now_ns();
+    w->armed = 1;
+    w->n = T.epoll_wait(w->ep, w->evs, 8, w->timeout);
+    w->err = errno;
+    w->took_ms = elapsed_ms(t0);
+    return NULL;
+}
+
+/* Starts a waiter on ep and returns once it is (observably) blocked in epoll_wait. */
+static pthread_t start_waiter(struct waiter *w, int ep, int timeout)
+{
+    memset(w, 0, sizeof *w);
+    w->ep = ep;
+    w->timeout = timeout;
+    pthread_t t = start_thread(wait_thread, w);
+    int64_t t0 = now_ns();
+    while (!w->armed && elapsed_ms(t0) < 2000) {
+        struct timespec tick = {0, 100000};
+        nanosleep(&tick, NULL);
+    }
+    wait_until_blocked(w->tid, &w->armed);
+    return t;
+}
+
+TEST(thread_add_wakes_blocked_waiter)
+{
+    int ep = new_epoll();
+    int efd = new_eventfd(1, EFD_NONBLOCK); /* already readable */
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    ADD(ep, efd, EPOLLIN, 0x5151);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 0x5151));
+    CHECK(w.took_ms < 5000);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+/* mio's pattern: registrations through a dup of the epoll fd, the driver blocked on the
+ * original. */
+TEST(thread_add_through_dup_wakes_waiter)
+{
+    int ep = new_epoll();
+    int ep2 = MUST(T.fcntl(ep, F_DUPFD_CLOEXEC, 0));
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    ADD(ep2, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 0x77);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLOUT, 0x77));
+    CHECK(w.took_ms < 5000);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep2);
+    CLOSE(ep);
+}
+
+TEST(thread_mod_rearm_wakes_blocked_waiter)
+{
+    int ep = new_epoll();
+    int efd = new_eventfd(1, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN | EPOLLONESHOT, 1);
+    WAIT_EXPECT(ep, EV(EPOLLIN, 1));
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    MOD(ep, efd, EPOLLIN | EPOLLONESHOT, 2);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 2));
+    CHECK(w.took_ms < 5000);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+TEST(thread_eventfd_write_wakes_blocked_waiter)
+{
+    int ep = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN | EPOLLET, 3);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    efd_write(efd, 1);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 3));
+    CHECK(w.took_ms < 5000);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+TEST(thread_socket_data_wakes_blocked_waiter)
+{
+    int ep = new_epoll();
+    int c, s;
+    tcp_pair(&c, &s);
+    ADD(ep, s, EPOLLIN | EPOLLRDHUP | EPOLLET, 4);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    CHECK_EQ(T.send(c, "ping", 4, 0), 4);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 4));
+    CLOSE(c);
+    CLOSE(s);
+    CLOSE(ep);
+}
+
+/* DEL while a waiter is blocked: the already-blocked wait never reports the registration. */
+TEST(thread_del_takes_effect_in_blocked_wait)
+{
+    int ep = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN, 5);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 300);
+    DEL(ep, efd);
+    efd_write(efd, 1);
+    join_thread(t);
+    CHECK_EQ(w.n, 0);
+    CHECK(w.took_ms >= 300);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+/* tokio: data is a pointer freed after DEL. A wait that starts after DEL returned must never
+ * report that registration, while another thread keeps adding, firing and deleting. */
+struct churn {
+    int ep;
+    int rounds;
+    atomic_ullong deleted_upto; /* every registration with data <= this was DELeted */
+    atomic_int done;
+};
+
+static void *churn_thread(void *p)
+{
+    struct churn *c = p;
+    for (int i = 1; i <= c->rounds; i++) {
+        int efd = new_eventfd(0, EFD_NONBLOCK);
+        ADD(c->ep, efd, EPOLLIN | EPOLLET, (uint64_t)i);
+        efd_write(efd, 1);
+        DEL(c->ep, efd);
+        atomic_store(&c->deleted_upto, (unsigned long long)i);
+        CLOSE(efd);
+    }
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+TEST(thread_wait_after_del_never_reports_it)
+{
+    int ep = new_epoll();
+    struct churn c = {.ep = ep, .rounds = 2000};
+    atomic_init(&c.deleted_upto, 0);
+    atomic_init(&c.done, 0);
+    pthread_t t = start_thread(churn_thread, &c);
+    int reported = 0;
+    int64_t t0 = now_ns();
+    while (!atomic_load(&c.done)) {
+        if (elapsed_ms(t0) > 10000) FAIL("the churn thread did not finish");
+        unsigned long long before = atomic_load(&c.deleted_upto);
+        struct epoll_event evs[8];
+        int n = T.epoll_wait(ep, evs, 8, 1);
+        CHECK(n >= 0);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.u64 <= before)
+                FAIL("registration %llu reported by a wait that started after its DEL returned "
+                     "(deleted up to %llu)", (unsigned long long)evs[i].data.u64, before);
+            CHECK_EQ(evs[i].events, EPOLLIN);
+            reported++;
+        }
+    }
+    join_thread(t);
+    WAIT_NONE(ep);
+    (void)reported;
+    CLOSE(ep);
+}
+
+struct writers {
+    int efd;
+    int per_thread;
+};
+
+static void *write_many(void *p)
+{
+    struct writers *w = p;
+    for (int i = 0; i < w->per_thread; i++) efd_write(w->efd, 1);
+    return NULL;
+}
+
+TEST(thread_eventfd_writes_from_n_threads_counted)
+{
+    enum { N = 8, EACH = 2000 };
+    int efd = new_eventfd(0, 0);
+    struct writers w = {efd, EACH};
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) t[i] = start_thread(write_many, &w);
+    for (int i = 0; i < N; i++) join_thread(t[i]);
+    CHECK_U64(efd_read(efd), (uint64_t)N * EACH);
+    CLOSE(efd);
+}
+
+/* Writers in several threads, a reader consuming concurrently: nothing lost, nothing doubled. */
+TEST(thread_eventfd_concurrent_reader_sums)
+{
+    enum { N = 4, EACH = 3000 };
+    int ep = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN | EPOLLET, 6);
+    struct writers w = {efd, EACH};
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) t[i] = start_thread(write_many, &w);
+    uint64_t total = 0;
+    int64_t t0 = now_ns();
+    while (total < (uint64_t)N * EACH) {
+        if (elapsed_ms(t0) > 10000) FAIL("only %llu of %d counted", (unsigned long long)total, N * EACH);
+        struct epoll_event ev[2];
+        int n = T.epoll_wait(ep, ev, 2, WAIT_MS);
+        if (n == 0) FAIL("no event with %llu of %d counted", (unsigned long long)total, N * EACH);
+        CHECK_EQ(n, 1);
+        for (;;) {
+            uint64_t v;
+            ssize_t r = T.read(efd, &v, 8);
+            if (r < 0 && errno == EAGAIN) break;
+            CHECK_EQ(r, 8);
+            total += v;
+        }
+    }
+    for (int i = 0; i < N; i++) join_thread(t[i]);
+    CHECK_U64(total, (uint64_t)N * EACH);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+/* Two threads blocked on one instance, one ET event: delivered exactly once. */
+TEST(thread_two_waiters_one_et_event_delivered_once)
+{
+    int ep = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN | EPOLLET, 7);
+    struct waiter a, b;
+    pthread_t ta = start_waiter(&a, ep, 500);
+    pthread_t tb = start_waiter(&b, ep, 500);
+    efd_write(efd, 1);
+    join_thread(ta);
+    join_thread(tb);
+    CHECK(a.n >= 0 && b.n >= 0);
+    CHECK_EQ(a.n + b.n, 1);
+    if (a.n) CHECK_EVENTS(a.n, a.evs, EV(EPOLLIN, 7));
+    else CHECK_EVENTS(b.n, b.evs, EV(EPOLLIN, 7));
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+/* A blocked waiter on the outer instance is woken by an event in a nested one. */
+TEST(thread_nested_event_wakes_outer_waiter)
+{
+    int outer = new_epoll(), inner = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(inner, efd, EPOLLIN, 8);
+    ADD(outer, inner, EPOLLIN, 9);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, outer, 10000);
+    efd_write(efd, 1);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 9));
+    CHECK(w.took_ms < 5000);
+    CLOSE(efd);
+    CLOSE(inner);
+    CLOSE(outer);
+}
+
+/* MOD from another thread adds interest a blocked waiter must see at once. */
+TEST(thread_mod_adds_interest_wakes_waiter)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN, 10);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    MOD(ep, sv[0], EPOLLIN | EPOLLOUT, 11);
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLOUT, 11));
+    CHECK(w.took_ms < 5000);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* An infinite wait never returns 0, however much happens around it that is not an event for
+ * it: registrations of fds that are not ready come and go, other instances get events. */
+struct bystander {
+    int ep, other_ep, target_efd;
+    pid_t tid;
+    atomic_int armed;
+};
+
+static void *busy_bystander(void *p)
+{
+    struct bystander *b = p;
+    wait_until_blocked(b->tid, &b->armed);
+    int quiet = new_eventfd(0, EFD_NONBLOCK);
+    int side = new_eventfd(0, EFD_NONBLOCK);
+    ADD(b->other_ep, side, EPOLLIN | EPOLLET, 1);
+    for (int i = 0; i < 200; i++) {
+        ADD(b->ep, quiet, EPOLLIN | EPOLLET, 2);
+        MOD(b->ep, quiet, EPOLLIN, 3);
+        DEL(b->ep, quiet);
+        efd_write(side, 1); /* an event, but in another instance */
+    }
+    CLOSE(quiet);
+    CLOSE(side);
+    efd_write(b->target_efd, 1);
+    return NULL;
+}
+
+TEST(thread_infinite_wait_never_returns_zero)
+{
+    int ep = new_epoll(), other = new_epoll();
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    ADD(ep, efd, EPOLLIN, 0x99);
+    struct bystander b = {ep, other, efd, current_tid(), 0};
+    pthread_t t = start_thread(busy_bystander, &b);
+    struct epoll_event evs[8];
+    b.armed = 1;
+    int n = T.epoll_wait(ep, evs, 8, -1);
+    join_thread(t);
+    CHECK_EVENTS(n, evs, EV(EPOLLIN, 0x99));
+    CLOSE(efd);
+    CLOSE(ep);
+    CLOSE(other);
+}
