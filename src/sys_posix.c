@@ -7,6 +7,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <netinet/in.h>
@@ -127,6 +128,21 @@ int ap_sys_move_high(int fd)
     return hi;
 }
 
+static long accept_queue(int fd)
+{
+#if defined(__linux__) && defined(TCP_INFO)
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+        len >= offsetof(struct tcp_info, tcpi_unacked) + sizeof ti.tcpi_unacked &&
+        ti.tcpi_state == 10 /* LISTEN */)
+        return (long)ti.tcpi_unacked; /* a listener's unacked is its accept queue */
+#else
+    (void)fd;
+#endif
+    return -1;
+}
+
 long ap_sys_queue_size(int fd, enum ap_queue what)
 {
     int n = 0;
@@ -141,18 +157,12 @@ long ap_sys_queue_size(int fd, enum ap_queue what)
 #endif
         break; /* BSDs: FIONREAD counts every queued byte */
     case AP_QUEUE_ACCEPT:
-#if defined(__linux__) && defined(TCP_INFO)
-    {
-        struct tcp_info ti;
-        socklen_t len = sizeof ti;
-        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) return (long)ti.tcpi_unacked;
-    }
-#endif
-        return -1;
+        return accept_queue(fd);
     case AP_QUEUE_BYTES:
         break;
     }
-    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+    if (ioctl(fd, FIONREAD, &n) == 0) return n;
+    return accept_queue(fd); /* a listener the caller could not tell from a stream */
 }
 
 int64_t ap_sys_now_ns(void)
