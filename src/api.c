@@ -152,6 +152,10 @@ ssize_t anypoll_readv(int fd, const struct iovec *iov, int iovcnt)
             errno = EINVAL;
             return -1;
         }
+        if (iovcnt > 0 && !iov) {
+            errno = EFAULT;
+            return -1;
+        }
         unsigned char tmp[64];
         size_t want = iov_total(iov, iovcnt);
         ssize_t r = e->read(fd, tmp, want < sizeof tmp ? want : sizeof tmp);
@@ -162,7 +166,7 @@ ssize_t anypoll_readv(int fd, const struct iovec *iov, int iovcnt)
         }
         return r;
     }
-    return seen(e, fd, AP_IO_IN, ap_sys_readv(fd, iov, iovcnt), iov_total(iov, iovcnt));
+    return seen(e, fd, AP_IO_IN, ap_sys_readv(fd, iov, iovcnt), iov ? iov_total(iov, iovcnt) : 0);
 }
 
 ssize_t anypoll_writev(int fd, const struct iovec *iov, int iovcnt)
@@ -171,6 +175,10 @@ ssize_t anypoll_writev(int fd, const struct iovec *iov, int iovcnt)
     if (owned(e, fd)) {
         if (iovcnt < 0) {
             errno = EINVAL;
+            return -1;
+        }
+        if (iovcnt > 0 && !iov) {
+            errno = EFAULT;
             return -1;
         }
         unsigned char tmp[64];
@@ -186,7 +194,7 @@ ssize_t anypoll_writev(int fd, const struct iovec *iov, int iovcnt)
         }
         return e->write(fd, tmp, n);
     }
-    return seen(e, fd, AP_IO_OUT, ap_sys_writev(fd, iov, iovcnt), iov_total(iov, iovcnt));
+    return seen(e, fd, AP_IO_OUT, ap_sys_writev(fd, iov, iovcnt), iov ? iov_total(iov, iovcnt) : 0);
 }
 
 /* Socket calls on an emulated fd fail as they do on an eventfd: it is not a socket. */
@@ -231,7 +239,7 @@ ssize_t anypoll_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     ENGINE_OR_FAIL(e);
     NOT_A_SOCKET_IF_OWNED(e, fd);
-    size_t asked = (flags & MSG_PEEK) ? 0 : iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+    size_t asked = (flags & MSG_PEEK) || !msg ? 0 : iov_total(msg->msg_iov, (int)msg->msg_iovlen);
     return seen(e, fd, AP_IO_IN, ap_sys_recvmsg(fd, msg, flags), asked);
 }
 
@@ -240,7 +248,7 @@ ssize_t anypoll_sendmsg(int fd, const struct msghdr *msg, int flags)
     ENGINE_OR_FAIL(e);
     NOT_A_SOCKET_IF_OWNED(e, fd);
     return seen(e, fd, AP_IO_OUT, ap_sys_sendmsg(fd, msg, flags),
-                iov_total(msg->msg_iov, (int)msg->msg_iovlen));
+                msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0);
 }
 
 int anypoll_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)

@@ -869,6 +869,11 @@ static int ep_has_events(struct ap_epoll *ep, int depth)
 
 static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
 {
+    if (!out) { /* the kernel fails only when it has something to copy out */
+        for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext)
+            if (deliverable(ep, r)) return errno = EFAULT, -1;
+        return 0;
+    }
     int n = 0;
     struct ap_reg again = {0}; /* reported level-triggered entries, re-queued behind the rest */
     again.rnext = again.rprev = &again;
@@ -967,7 +972,7 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
             break;
         }
         n = deliver(ep, events, maxevents);
-        if (n) break;
+        if (n) break; /* events, or -1 EFAULT */
         int64_t left = -1;
         if (deadline >= 0) {
             left = deadline - ap_sys_now_ns();
@@ -1287,6 +1292,10 @@ static int ep_poll(struct pollfd *fds, nfds_t nfds, int ms, const struct timespe
                    const sigset_t *sigmask)
 {
     int any = 0;
+    if (!fds && nfds) {
+        errno = EFAULT;
+        return -1;
+    }
     for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
     if (!any) {
         if (ts || ms < 0) return ap_sys_ppoll(fds, nfds, ts, sigmask);

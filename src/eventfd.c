@@ -84,10 +84,14 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
         }
         uint64_t take = ev->semaphore ? 1 : c;
         if (!atomic_compare_exchange_weak(&ev->base.sh->value, &c, c - take)) continue;
-        memcpy(buf, &take, sizeof take);
         atomic_store(&ev->base.sh->out_stamp, ap_stamp());
         atomic_fetch_add(&ev->base.sh->out_seq, 1);
         ap_defer(&ev->base);
+        if (!buf) { /* as in the kernel: the count is taken, then the copy-out fails */
+            errno = EFAULT;
+            return -1;
+        }
+        memcpy(buf, &take, sizeof take);
         return sizeof take;
     }
 }
@@ -98,6 +102,10 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
     uint64_t v;
     if (n != sizeof v) { /* the kernel takes exactly 8 bytes (reads: at least 8) */
         errno = EINVAL;
+        return -1;
+    }
+    if (!buf) {
+        errno = EFAULT;
         return -1;
     }
     memcpy(&v, buf, sizeof v);
