@@ -239,7 +239,8 @@ static int live_emulated;
 
 int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
 {
-    int sv[2];
+    int sv[2] = {-1, -1};
+    o->peer = -1;
     o->sh = mmap(NULL, sizeof *o->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (o->sh == MAP_FAILED) {
         o->sh = NULL;
@@ -247,39 +248,29 @@ int ap_emul_init(struct ap_obj *o, enum ap_kind kind, int cloexec, int nonblock)
         return -1;
     }
     atomic_flag_clear(&o->sh->token_lock);
-    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) {
-        munmap(o->sh, sizeof *o->sh);
-        o->sh = NULL;
-        return -1;
-    }
+    atomic_store(&o->sh->nonblock, nonblock);
+    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) goto fail;
+    o->peer = ap_sys_move_high(sv[1]);
     /* The user end carries the caller's flags; ours stays non-blocking and close-on-exec. */
     if ((!cloexec && ap_sys_fcntl(sv[0], F_SETFD, 0) < 0) ||
-        (!nonblock && ap_sys_fcntl(sv[0], F_SETFL, O_RDWR) < 0)) {
-        int e = errno;
-        ap_sys_close(sv[0]);
-        ap_sys_close(sv[1]);
-        munmap(o->sh, sizeof *o->sh);
-        o->sh = NULL;
-        errno = e;
-        return -1;
-    }
+        (!nonblock && ap_sys_fcntl(sv[0], F_SETFL, O_RDWR) < 0))
+        goto fail;
     o->kind = kind;
-    o->peer = ap_sys_move_high(sv[1]);
-    atomic_store(&o->sh->nonblock, nonblock);
-    if (ap_fd_bind(sv[0], o) < 0) {
-        int e = errno;
-        ap_sys_close(sv[0]);
-        ap_sys_close(sv[1]);
-        munmap(o->sh, sizeof *o->sh);
-        o->sh = NULL;
-        errno = e;
-        return -1;
-    }
+    if (ap_fd_bind(sv[0], o) < 0) goto fail;
     o->next_all = all_objs;
     if (all_objs) all_objs->prev_all = o;
     all_objs = o;
     live_emulated++;
     return sv[0];
+fail:;
+    int e = errno;
+    if (sv[0] >= 0) ap_sys_close(sv[0]);
+    if (o->peer >= 0) ap_sys_close(o->peer);
+    o->peer = -1;
+    munmap(o->sh, sizeof *o->sh);
+    o->sh = NULL;
+    errno = e;
+    return -1;
 }
 
 void ap_emul_token(struct ap_obj *o, int readable, int writable)
