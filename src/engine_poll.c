@@ -608,6 +608,7 @@ struct pollset {
     struct pollfd *pfd;
     struct ap_reg **preg;
     int n, cap;
+    int nready; /* what the last poll() of it returned */
     int borrowed; /* pfd/preg are the instance's own */
 };
 
@@ -680,12 +681,15 @@ static long queue_size(const struct ap_reg *r, int fd)
 
 /* Takes in what one poll() said. Level-triggered entries get their level for this round;
  * EPOLLET entries with a new bit become candidates for a full look. */
-static void take_results(struct ap_epoll *ep, struct pollset *s, struct ap_reg **cand, int *ncand)
+static void take_results(struct ap_epoll *ep, struct pollset *s, int nready, struct ap_reg **cand,
+                         int *ncand)
 {
     ep->gen++;
-    for (int i = 0; i < s->n; i++) {
+    for (int i = 0; i < s->n && nready > 0; i++) {
         struct ap_reg *r = s->preg[i];
         short rev = s->pfd[i].revents;
+        if (!rev) continue;
+        nready--; /* poll() said how many answered: stop looking once all are seen */
         if (r && !r->obj) { /* a wake channel: this instance's or a nested one's */
             if (rev & POLLIN) ep_drain(r->ep);
             continue;
@@ -819,9 +823,9 @@ static int evaluate(struct ap_epoll *ep, struct pollset *s, int do_poll, int all
     int ncand = 0;
     if (do_poll == POLL_NOW) {
         for (int i = 0; i < s->n; i++) s->pfd[i].revents = 0;
-        if (s->n) ap_sys_ppoll(s->pfd, (nfds_t)s->n, &(struct timespec){0, 0}, NULL);
+        s->nready = s->n ? ap_sys_ppoll(s->pfd, (nfds_t)s->n, &(struct timespec){0, 0}, NULL) : 0;
     }
-    if (do_poll) take_results(ep, s, cand, &ncand);
+    if (do_poll) take_results(ep, s, s->nready, cand, &ncand);
     for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext)
         if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN && !r->candidate) {
             r->candidate = 1;
@@ -949,7 +953,11 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         return -1;
     }
     ep->base.busy++;
-    int n = 0, do_poll = POLL_NOW, all_suspects = 1;
+    /* A wait that may block and has nothing queued goes straight to the blocking poll(), which
+     * returns at once if anything is ready: one system call per wake-up, not two. */
+    int may_block = ts ? (ts->tv_sec || ts->tv_nsec) : ms != 0;
+    int n = 0, all_suspects = 1;
+    int do_poll = may_block && ep->ready.rnext == &ep->ready ? 0 : POLL_NOW;
     struct pollset s = {0};
     for (;;) {
         apply_pending(ep);
@@ -966,6 +974,10 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
             errno = ENOMEM;
             n = -1;
             break;
+        }
+        if (!do_poll && ep->ready.rnext != &ep->ready) {
+            do_poll = POLL_NOW; /* something to deliver: the plain fds must be looked at too */
+            continue;
         }
         n = deliver(ep, events, maxevents);
         if (n) break; /* events, or -1 EFAULT */
@@ -994,6 +1006,7 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         ep->waiters++;
         ap_unlock();
         int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t, sigmask);
+        s.nready = pr;
         int perr = errno;
         ap_lock();
         ep->waiters--;
