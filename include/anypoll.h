@@ -21,6 +21,7 @@
 #include <time.h>
 #include <poll.h>
 #include <sys/types.h>
+#include <sys/select.h> /* sigset_t, whatever feature macros the program uses */
 #include <sys/socket.h>
 #include <sys/uio.h>
 

@@ -48,6 +48,7 @@ check_all() {
         need libc6-dev-arm64-cross test -e /usr/aarch64-linux-gnu/include/stdio.h
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
+        need g++ have c++ # the public header is checked as C++ too
     fi
     # No clang yet: its runtime package cannot be checked, so it comes along with it.
     if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi

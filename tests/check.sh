@@ -395,6 +395,48 @@ step_clang() {
 # Linux-only headers may appear only in the native engine, the Linux-only tools and, behind
 # its __linux__ test, the public header (so that on Linux struct epoll_event is glibc's own).
 LINUX_HEADERS='linux/|asm/|asm-generic/|sys/epoll\.h|sys/eventfd\.h|sys/signalfd\.h|sys/timerfd\.h|sys/syscall\.h|syscall\.h|sys/prctl\.h|sys/inotify\.h|sys/fanotify\.h|sys/sendfile\.h|sys/personality\.h|sys/sysinfo\.h|sys/vfs\.h|sys/io_uring\.h|seccomp\.h'
+step_public_header() { # anypoll.h alone, the ways a user may compile it
+    local dir=$LOG/public-header std
+    mkdir -p "$dir"
+    cat >"$dir/use.c" <<'EOF'
+#include "anypoll.h"
+#include <stddef.h>
+#if defined(__x86_64__)
+_Static_assert(sizeof(struct epoll_event) == 12, "packed to 12 bytes on x86_64, as Linux has it");
+_Static_assert(offsetof(struct epoll_event, data) == 4, "data at offset 4 on x86_64");
+#else
+_Static_assert(sizeof(struct epoll_event) == 16, "16 bytes off x86_64");
+#endif
+_Static_assert(EPOLLIN == 0x1 && EPOLLRDHUP == 0x2000 && EPOLLEXCLUSIVE == 1u << 28 &&
+                   EPOLLONESHOT == 1u << 30 && EPOLLET == 1u << 31 && EFD_SEMAPHORE == 1,
+               "Linux's values");
+int use(void) { return anypoll_epoll_create1(EPOLL_CLOEXEC); }
+EOF
+    for std in c99 c11 gnu11; do # the system headers' branch, strict and not
+        t cc -std=$std -Wall -Wextra -Werror -pedantic -Iinclude -c "$dir/use.c" -o /dev/null || {
+            why "anypoll.h does not compile with -std=$std"
+            return 1
+        }
+    done
+    printf '#include "anypoll.h"\nint use(void) { struct epoll_event e{}; return anypoll_epoll_wait(0, &e, 1, 0); }\n' >"$dir/use.cc"
+    t c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -c "$dir/use.cc" -o /dev/null || {
+        why "anypoll.h does not compile as C++"
+        return 1
+    }
+    # the branch for hosts without <sys/epoll.h>: its own constants and struct epoll_event
+    t cc -std=gnu11 -D__COSMOPOLITAN__=1 -Wall -Wextra -Werror -Iinclude -c "$dir/use.c" -o /dev/null || {
+        why "anypoll.h's own definitions do not compile"
+        return 1
+    }
+    need_tool aarch64-linux-gnu-gcc || return 1
+    t aarch64-linux-gnu-gcc -std=gnu11 -D__COSMOPOLITAN__=1 -Wall -Wextra -Werror -Iinclude \
+        -c "$dir/use.c" -o /dev/null || {
+        why "anypoll.h's own definitions do not compile for aarch64"
+        return 1
+    }
+    why "C99, C11 (strict), GNU11, C++17; own definitions on x86_64 and aarch64 with Linux's sizes and values"
+}
+
 step_headers() {
     local hits
     hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($LINUX_HEADERS)" \
@@ -488,6 +530,7 @@ run nosys-probe "anypoll probe under nosys" step_probe_nosys
 run example-native "examples/echo" step_example native
 run example-nosys "examples/echo under nosys" step_example nosys
 run headers "no Linux headers outside" step_headers
+run public-header "anypoll.h compiles everywhere" step_public_header
 run clang-werror "clang -Werror build" step_clang
 run install "make install + pkg-config" step_install
 for tg in kernel native poll; do
