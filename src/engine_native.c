@@ -8,24 +8,48 @@
  * (epoll_create1, epoll_ctl, epoll_pwait, epoll_pwait2, eventfd2), so one path serves both.
  *
  * Everything else (read, write, close, dup, poll) is the host's own: these are real kernel fds.
- * Not built for Linux, this file is an engine whose usable() says no.
+ * Built by a Cosmopolitan toolchain it is usable when the binary runs on Linux; built for
+ * another host, it is an engine whose usable() says no.
  */
 #include "engine.h"
 
 #include <errno.h>
 #include <limits.h>
 
-#if defined(__linux__) && !defined(__COSMOPOLITAN__)
+#if defined(__COSMOPOLITAN__) && (defined(__x86_64__) || defined(__aarch64__))
+/* One binary for every host: the kernel is Linux only when IsLinux() says so at run time, and
+ * Cosmopolitan's headers carry its own portable numbers, so Linux's (fixed by its ABI) are
+ * spelled out here. */
+#include <cosmo.h>
+#define HAVE_NATIVE 1
+#define ON_LINUX() IsLinux()
+#if defined(__x86_64__)
+#define NR_epoll_create1 291
+#define NR_epoll_ctl 233
+#define NR_epoll_pwait 281
+#define NR_eventfd2 290
+#define NR_close 3
+#else
+#define NR_epoll_create1 20
+#define NR_epoll_ctl 21
+#define NR_epoll_pwait 22
+#define NR_eventfd2 19
+#define NR_close 57
+#endif
+#define NR_epoll_pwait2 441
+#elif defined(__linux__) && !defined(__COSMOPOLITAN__)
 #include <asm/unistd.h>
 #define HAVE_NATIVE 1
+#define ON_LINUX() 1
 #if !defined(__x86_64__) && !defined(__aarch64__)
 #include <unistd.h> /* syscall() */
 #endif
 #else
 #define HAVE_NATIVE 0
+#define ON_LINUX() 0
 #endif
 
-#if HAVE_NATIVE
+#if HAVE_NATIVE && !defined(__COSMOPOLITAN__)
 #define NR_epoll_create1 __NR_epoll_create1
 #define NR_epoll_ctl __NR_epoll_ctl
 #define NR_epoll_pwait __NR_epoll_pwait
@@ -36,7 +60,7 @@
 #else
 #define NR_epoll_pwait2 441 /* the same number on every architecture; headers may predate it */
 #endif
-#else
+#elif !HAVE_NATIVE
 #define NR_epoll_create1 0
 #define NR_epoll_ctl 0
 #define NR_epoll_pwait 0
@@ -129,7 +153,7 @@ static int native_eventfd(unsigned int initval, int flags)
  * them. One eventfd in one epoll instance, polled once, exercises every call we make. */
 static int native_usable(void)
 {
-    if (!HAVE_NATIVE) return 0;
+    if (!HAVE_NATIVE || !ON_LINUX()) return 0;
     long ep = sys6(NR_epoll_create1, EPOLL_CLOEXEC, 0, 0, 0, 0, 0);
     long ev = sys6(NR_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0, 0, 0, 0);
     int ok = 0;
