@@ -27,9 +27,25 @@ const struct ap_engine *const ap_engines[] = {
     NULL,
 };
 
-static const char *const engine_names[] = {"native", "poll", NULL};
+#define MAX_ENGINES 8
 
-const char *const *anypoll_engine_names(void) { return engine_names; }
+const char *const *anypoll_engine_names(void)
+{
+    static const char *names[MAX_ENGINES + 1];
+    for (int i = 0; i < MAX_ENGINES && ap_engines[i]; i++) names[i] = ap_engines[i]->name;
+    return names;
+}
+
+/* "native, poll": for messages. */
+static const char *engine_list(void)
+{
+    static char list[128];
+    list[0] = 0;
+    for (int i = 0; ap_engines[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 ap_engines[i]->name);
+    return list;
+}
 
 const char *anypoll_host_name(void)
 {
@@ -66,7 +82,7 @@ const char *anypoll_host_name(void)
 static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(const struct ap_engine *) current;
 static int choice_errno; /* set once choosing failed; guarded by choice_lock */
-static signed char usable_cache[8];  /* 0 unknown, 1 usable, -1 not */
+static signed char usable_cache[MAX_ENGINES]; /* 0 unknown, 1 usable, -1 not */
 
 static const struct ap_engine *find(const char *name)
 {
@@ -91,8 +107,8 @@ static const struct ap_engine *pick(const char *name, int say)
     const struct ap_engine *e = find(name);
     if (!e) {
         if (say)
-            fprintf(stderr, "anypoll: ANYPOLL_ENGINE=%s: no such engine (this build has: native, "
-                            "poll)\n", name);
+            fprintf(stderr, "anypoll: ANYPOLL_ENGINE=%s: no such engine (this build has: %s)\n",
+                    name, engine_list());
         errno = EINVAL;
         return NULL;
     }
