@@ -263,8 +263,6 @@ static void compact(struct ap_epoll *ep)
     ep->holes = 0;
 }
 
-static void free_reg(struct ap_reg *r) { free(r); }
-
 /* Brings pfd up to date with every registration changed since; only while nobody polls it.
  * Registrations freed here were unlinked from everything else when they died. */
 static void apply_pending(struct ap_epoll *ep)
@@ -306,7 +304,7 @@ static void apply_pending(struct ap_epoll *ep)
         while (ep->graveyard) {
             struct ap_reg *r = ep->graveyard;
             ep->graveyard = r->pnext;
-            free_reg(r);
+            free(r);
         }
 }
 
