@@ -21,7 +21,7 @@
 #include <time.h>
 #include <poll.h>
 #include <sys/types.h>
-#include <sys/select.h> /* sigset_t, whatever feature macros the program uses */
+#include <sys/select.h> /* fd_set, struct timeval, and sigset_t whatever feature macros are set */
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -143,6 +143,10 @@ int anypoll_fcntl(int fd, int cmd, ...);
 int anypoll_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 int anypoll_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
                   const sigset_t *sigmask);
+int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                   struct timeval *timeout);
+int anypoll_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                    const struct timespec *timeout, const sigset_t *sigmask);
 
 /* Engines. The first anypoll call picks one: the kernel's own epoll ("native") when it works,
  * otherwise the best emulation this host has. ANYPOLL_ENGINE=<name> in the environment forces
@@ -192,6 +196,8 @@ const char *const *anypoll_engine_names(void);
 #define fcntl(...) anypoll_fcntl(__VA_ARGS__)
 #define poll(...) anypoll_poll(__VA_ARGS__)
 #define ppoll(...) anypoll_ppoll(__VA_ARGS__)
+#define select(...) anypoll_select(__VA_ARGS__)
+#define pselect(...) anypoll_pselect(__VA_ARGS__)
 #endif
 
 #endif /* ANYPOLL_H */

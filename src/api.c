@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ENGINE_OR_FAIL(e)                                                                          \
@@ -340,4 +341,106 @@ int anypoll_poll(struct pollfd *fds, nfds_t nfds, int timeout)
     if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, timeout < 0 ? -1 : timeout, NULL, NULL));
     struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
     return ap_sys_ppoll(fds, nfds, timeout < 0 ? NULL : &ts, NULL);
+}
+
+/* select()/pselect() over an engine's poll(): emulated epoll fds are readable while a wait on
+ * them would return something. Readiness maps as in Linux's select: read = IN, HUP or ERR;
+ * write = OUT or ERR; except = PRI. A closed fd in any set is EBADF, before any waiting. */
+static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_set *w, fd_set *x,
+                           int ms, const struct timespec *ts, const sigset_t *mask)
+{
+    if (nfds < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (nfds > FD_SETSIZE) nfds = FD_SETSIZE; /* the sets hold no more (Linux clamps too) */
+    struct pollfd *p = malloc((size_t)(nfds ? nfds : 1) * sizeof *p);
+    if (!p) {
+        errno = ENOMEM;
+        return -1;
+    }
+    nfds_t n = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+                           (x && FD_ISSET(fd, x) ? POLLPRI : 0));
+        if (ev) p[n++] = (struct pollfd){.fd = fd, .events = ev};
+    }
+    for (nfds_t i = 0; i < n; i++)
+        if (ap_sys_fcntl(p[i].fd, F_GETFD, 0) < 0) {
+            free(p);
+            errno = EBADF;
+            return -1;
+        }
+    int rc = e->poll(p, n, ms, ts, mask);
+    if (rc < 0) {
+        free(p);
+        return -1;
+    }
+    if (r) FD_ZERO(r);
+    if (w) FD_ZERO(w);
+    if (x) FD_ZERO(x);
+    int count = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        short rev = p[i].revents;
+        if (rev & POLLNVAL) { /* closed while we waited */
+            free(p);
+            errno = EBADF;
+            return -1;
+        }
+        if ((p[i].events & POLLIN) && (rev & (POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR))) {
+            FD_SET(p[i].fd, r);
+            count++;
+        }
+        if ((p[i].events & POLLOUT) && (rev & (POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR))) {
+            FD_SET(p[i].fd, w);
+            count++;
+        }
+        if ((p[i].events & POLLPRI) && (rev & POLLPRI)) {
+            FD_SET(p[i].fd, x);
+            count++;
+        }
+    }
+    free(p);
+    return count;
+}
+
+int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                   struct timeval *timeout)
+{
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (!e->poll) return ap_sys_select(nfds, readfds, writefds, exceptfds, timeout);
+    int saved = errno;
+    struct timespec ts, *tsp = NULL;
+    int64_t deadline = 0;
+    if (timeout) { /* Linux's timeval carries microseconds up to any size: normalise it */
+        ts.tv_sec = timeout->tv_sec + timeout->tv_usec / 1000000;
+        ts.tv_nsec = (long)(timeout->tv_usec % 1000000) * 1000;
+        tsp = &ts;
+        deadline = ap_sys_now_ns() + (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    int rc = select_via_poll(e, nfds, readfds, writefds, exceptfds, -1, tsp, NULL);
+    if (timeout) { /* as Linux does: the time left, even when interrupted */
+        int64_t left = deadline - ap_sys_now_ns();
+        if (left < 0 || rc == 0) left = 0; /* a timeout leaves nothing */
+        timeout->tv_sec = (time_t)(left / 1000000000);
+        timeout->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
+    }
+    if (rc >= 0) errno = saved;
+    return rc;
+}
+
+int anypoll_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                    const struct timespec *timeout, const sigset_t *sigmask)
+{
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (!e->poll) return ap_sys_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+    KEEP_ERRNO_ON_SUCCESS(select_via_poll(e, nfds, readfds, writefds, exceptfds, -1, timeout, sigmask));
 }

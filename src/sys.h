@@ -28,6 +28,9 @@ int ap_sys_dup3(int oldfd, int newfd, int flags); /* flags: 0 or O_CLOEXEC; oldf
 int ap_sys_fcntl(int fd, int cmd, intptr_t arg);
 /* ppoll with a relative timeout (NULL: forever) and an optional atomic signal mask. */
 int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv);
+int ap_sys_pselect(int n, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
+                   const sigset_t *mask);
 int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends */
 /* Moves a private fd of anypoll's out of the program's way, to a high number (close-on-exec),
  * so the numbers the program gets stay the lowest free ones, as with the kernel's objects.

@@ -39,6 +39,15 @@ ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
 int ap_sys_close(int fd) { return close(fd); }
+int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+    return select(n, r, w, x, tv);
+}
+int ap_sys_pselect(int n, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
+                   const sigset_t *mask)
+{
+    return pselect(n, r, w, x, ts, mask);
+}
 int ap_sys_dup(int fd) { return dup(fd); }
 int ap_sys_fcntl(int fd, int cmd, intptr_t arg) { return fcntl(fd, cmd, arg); }
 

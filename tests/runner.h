@@ -73,6 +73,10 @@ struct target {
     int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout);
     int (*ppoll)(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
                  const sigset_t *sigmask);
+    int (*select)(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                  struct timeval *timeout);
+    int (*pselect)(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                   const struct timespec *timeout, const sigset_t *sigmask);
 };
 
 /* The target the current case runs against. */

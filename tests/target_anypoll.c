@@ -34,4 +34,6 @@ const struct target target_anypoll = {
     .fcntl = anypoll_fcntl,
     .poll = anypoll_poll,
     .ppoll = anypoll_ppoll,
+    .select = anypoll_select,
+    .pselect = anypoll_pselect,
 };

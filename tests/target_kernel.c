@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -43,4 +44,6 @@ const struct target target_kernel = {
     .fcntl = fcntl,
     .poll = poll,
     .ppoll = ppoll,
+    .select = select,
+    .pselect = pselect,
 };
