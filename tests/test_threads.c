@@ -354,3 +354,99 @@ TEST(thread_infinite_wait_never_returns_zero)
     CLOSE(ep);
     CLOSE(other);
 }
+
+/* Ping-pong between two threads, each blocked in its own instance, for many rounds: every
+ * wake-up must arrive (a lost one stalls a round until the bounded wait gives up, and the case
+ * fails with the round and the counts). */
+enum { PINGPONG_ROUNDS = 2000 };
+
+struct pingpong {
+    int ep[2];    /* ep[i] is waited on by side i */
+    int wake[2];  /* writing wake[i] wakes side i */
+    int socket;   /* 1: socketpair ends drained to EAGAIN; 0: eventfds never read */
+    atomic_int got[2], lost[2];
+};
+
+static void pingpong_kick(struct pingpong *pp, int to)
+{
+    if (pp->socket) {
+        if (T.write(pp->wake[to], "p", 1) != 1) atomic_fetch_add(&pp->lost[to], 1);
+    } else {
+        uint64_t one = 1;
+        if (T.write(pp->wake[to], &one, 8) != 8) atomic_fetch_add(&pp->lost[to], 1);
+    }
+}
+
+/* Side `me` waits for a kick, then kicks the other side; side 0 kicks first. */
+static void pingpong_side(struct pingpong *pp, int me, int *peer_fd_to_drain)
+{
+    for (int round = 0; round < PINGPONG_ROUNDS; round++) {
+        if (me == 0) pingpong_kick(pp, 1);
+        struct epoll_event ev[4];
+        int n = T.epoll_wait(pp->ep[me], ev, 4, 5000);
+        if (n != 1) {
+            atomic_fetch_add(&pp->lost[me], 1);
+            return;
+        }
+        atomic_fetch_add(&pp->got[me], 1);
+        if (peer_fd_to_drain) { /* as mio/tokio do: read until EAGAIN */
+            char buf[64];
+            while (T.read(*peer_fd_to_drain, buf, sizeof buf) > 0) {
+            }
+        }
+        if (me == 1) pingpong_kick(pp, 0);
+    }
+}
+
+struct pingpong_arg {
+    struct pingpong *pp;
+    int drain;
+};
+
+static void *pingpong_thread(void *p)
+{
+    struct pingpong_arg *a = p;
+    pingpong_side(a->pp, 1, a->pp->socket ? &a->drain : NULL);
+    return NULL;
+}
+
+static void pingpong_run(int socket)
+{
+    struct pingpong pp = {.socket = socket};
+    int rx[2]; /* the fd each side registers */
+    if (socket) {
+        int a[2], b[2];
+        make_socketpair(a, SOCK_STREAM); /* side 0 reads a[0], side 1 writes a[1] */
+        make_socketpair(b, SOCK_STREAM); /* side 1 reads b[0], side 0 writes b[1] */
+        for (int i = 0; i < 2; i++) {
+            CHECK_EQ(T.fcntl(a[i], F_SETFL, O_NONBLOCK), 0);
+            CHECK_EQ(T.fcntl(b[i], F_SETFL, O_NONBLOCK), 0);
+        }
+        rx[0] = a[0], rx[1] = b[0];
+        pp.wake[0] = a[1], pp.wake[1] = b[1];
+    } else {
+        rx[0] = pp.wake[0] = new_eventfd(0, EFD_NONBLOCK);
+        rx[1] = pp.wake[1] = new_eventfd(0, EFD_NONBLOCK);
+    }
+    for (int i = 0; i < 2; i++) {
+        pp.ep[i] = new_epoll();
+        ADD(pp.ep[i], rx[i], EPOLLIN | EPOLLRDHUP | EPOLLET, (uint64_t)i);
+    }
+    struct pingpong_arg arg = {&pp, rx[1]};
+    pthread_t t = start_thread(pingpong_thread, &arg);
+    int drain0 = rx[0];
+    pingpong_side(&pp, 0, socket ? &drain0 : NULL);
+    join_thread(t);
+    CHECK_EQ(atomic_load(&pp.lost[0]) + atomic_load(&pp.lost[1]), 0);
+    CHECK_EQ(atomic_load(&pp.got[0]), PINGPONG_ROUNDS);
+    CHECK_EQ(atomic_load(&pp.got[1]), PINGPONG_ROUNDS);
+    for (int i = 0; i < 2; i++) {
+        CLOSE(pp.ep[i]);
+        CLOSE(rx[i]);
+        if (socket) CLOSE(pp.wake[i]);
+    }
+}
+
+TEST(thread_pingpong_et_eventfds_never_read_every_wakeup_arrives) { pingpong_run(0); }
+
+TEST(thread_pingpong_et_sockets_drained_every_wakeup_arrives) { pingpong_run(1); }
