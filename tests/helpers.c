@@ -59,22 +59,17 @@ const char *errno_name(int err)
     }
 }
 
-const char *mask_str(uint32_t m, char *buf)
+struct bit_name {
+    uint32_t bit;
+    const char *name;
+};
+
+/* "IN|OUT|0x40000": the named bits of m, then whatever is left in hex; "0" for none. */
+static const char *bits_str(const struct bit_name *names, size_t n, uint32_t m, char *buf)
 {
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } names[] = {
-        {EPOLLIN, "IN"},         {EPOLLPRI, "PRI"},       {EPOLLOUT, "OUT"},
-        {EPOLLERR, "ERR"},       {EPOLLHUP, "HUP"},       {0x20, "NVAL"},
-        {EPOLLRDNORM, "RDNORM"}, {EPOLLRDBAND, "RDBAND"}, {EPOLLWRNORM, "WRNORM"},
-        {EPOLLWRBAND, "WRBAND"}, {EPOLLMSG, "MSG"},       {EPOLLRDHUP, "RDHUP"},
-        {EPOLLEXCLUSIVE, "EXCLUSIVE"}, {EPOLLWAKEUP, "WAKEUP"}, {EPOLLONESHOT, "ONESHOT"},
-        {(uint32_t)EPOLLET, "ET"},
-    };
     buf[0] = 0;
     uint32_t rest = m;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    for (size_t i = 0; i < n; i++)
         if (m & names[i].bit) {
             if (buf[0]) strcat(buf, "|");
             strcat(buf, names[i].name);
@@ -85,28 +80,28 @@ const char *mask_str(uint32_t m, char *buf)
     return buf;
 }
 
+const char *mask_str(uint32_t m, char *buf)
+{
+    static const struct bit_name names[] = {
+        {EPOLLIN, "IN"},         {EPOLLPRI, "PRI"},       {EPOLLOUT, "OUT"},
+        {EPOLLERR, "ERR"},       {EPOLLHUP, "HUP"},       {0x20, "NVAL"},
+        {EPOLLRDNORM, "RDNORM"}, {EPOLLRDBAND, "RDBAND"}, {EPOLLWRNORM, "WRNORM"},
+        {EPOLLWRBAND, "WRBAND"}, {EPOLLMSG, "MSG"},       {EPOLLRDHUP, "RDHUP"},
+        {EPOLLEXCLUSIVE, "EXCLUSIVE"}, {EPOLLWAKEUP, "WAKEUP"}, {EPOLLONESHOT, "ONESHOT"},
+        {(uint32_t)EPOLLET, "ET"},
+    };
+    return bits_str(names, sizeof names / sizeof names[0], m, buf);
+}
+
 const char *poll_str(int revents, char *buf)
 {
-    static const struct {
-        int bit;
-        const char *name;
-    } names[] = {
+    static const struct bit_name names[] = {
         {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"}, {POLLERR, "POLLERR"},
         {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDNORM, "POLLRDNORM"},
         {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"}, {POLLWRBAND, "POLLWRBAND"},
         {0x2000, "POLLRDHUP"},
     };
-    buf[0] = 0;
-    int rest = revents;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (revents & names[i].bit) {
-            if (buf[0]) strcat(buf, "|");
-            strcat(buf, names[i].name);
-            rest &= ~names[i].bit;
-        }
-    if (rest) sprintf(buf + strlen(buf), "%s0x%x", buf[0] ? "|" : "", (unsigned)rest);
-    if (!buf[0]) strcpy(buf, "0");
-    return buf;
+    return bits_str(names, sizeof names / sizeof names[0], (uint16_t)revents, buf);
 }
 
 /* ---- checks ------------------------------------------------------------------------------ */
