@@ -396,6 +396,7 @@ step_clang() {
 # its __linux__ test, the public header (so that on Linux struct epoll_event is glibc's own).
 LINUX_HEADERS='linux/|asm/|asm-generic/|sys/epoll\.h|sys/eventfd\.h|sys/signalfd\.h|sys/timerfd\.h|sys/syscall\.h|syscall\.h|sys/prctl\.h|sys/inotify\.h|sys/fanotify\.h|sys/sendfile\.h|sys/personality\.h|sys/sysinfo\.h|sys/vfs\.h|sys/io_uring\.h|seccomp\.h'
 step_public_header() { # anypoll.h alone, the ways a user may compile it
+    build build || return 1
     local dir=$LOG/public-header std
     mkdir -p "$dir"
     cat >"$dir/use.c" <<'EOF'
@@ -434,7 +435,41 @@ EOF
         why "anypoll.h's own definitions do not compile for aarch64"
         return 1
     }
-    why "C99, C11 (strict), GNU11, C++17; own definitions on x86_64 and aarch64 with Linux's sizes and values"
+    # ANYPOLL_STANDARD_NAMES must survive _FORTIFY_SOURCE's inline wrappers in either include
+    # order: an eventfd read with plain read() must reach anypoll (the poll engine's eventfd)
+    local order
+    for order in first last; do
+        {
+            [ $order = last ] && printf '#include <unistd.h>\n#include <poll.h>\n'
+            printf '#define ANYPOLL_STANDARD_NAMES\n#include "anypoll.h"\n'
+            [ $order = first ] && printf '#include <unistd.h>\n#include <poll.h>\n'
+            cat <<'EOF'
+#include <stdint.h>
+int main(void)
+{
+    int efd = eventfd(0, EFD_NONBLOCK);
+    uint64_t v = 5, got = 0;
+    char big[64];
+    struct pollfd p = {.fd = efd, .events = POLLIN};
+    if (efd < 0 || write(efd, &v, 8) != 8 || poll(&p, 1, 0) != 1) return 1;
+    if (read(efd, big, sizeof big) != 8) return 2; /* the kernel's answer: 8 bytes */
+    __builtin_memcpy(&got, big, 8);
+    if (got != 5 || read(efd, big, 4) != -1) return 3;
+    return close(efd) == 0 ? 0 : 4;
+}
+EOF
+        } >"$dir/names-$order.c"
+        t cc -O2 -D_FORTIFY_SOURCE=2 -Wall -Wextra -Werror -Iinclude -o "$dir/names-$order" \
+            "$dir/names-$order.c" build/libanypoll.a -pthread || {
+            why "ANYPOLL_STANDARD_NAMES with _FORTIFY_SOURCE (anypoll.h included $order) does not build"
+            return 1
+        }
+        ANYPOLL_ENGINE=poll t "$dir/names-$order" || {
+            why "ANYPOLL_STANDARD_NAMES with _FORTIFY_SOURCE (anypoll.h included $order): read() bypassed anypoll"
+            return 1
+        }
+    done
+    why "C99, C11 (strict), GNU11, C++17; own definitions on x86_64 and aarch64 with Linux's sizes and values; standard names survive _FORTIFY_SOURCE"
 }
 
 step_headers() {
