@@ -47,6 +47,25 @@ static const char *engine_list(void)
     return list;
 }
 
+#if !defined(__COSMOPOLITAN__) && !defined(_WIN32)
+static char host_name[72];
+
+static void read_host_name(void)
+{
+    struct utsname u;
+    const char *n = "unknown";
+    if (uname(&u) == 0) {
+        if (!strcmp(u.sysname, "Linux")) n = "linux";
+        else if (!strcmp(u.sysname, "Darwin")) n = "macos";
+        else if (!strcmp(u.sysname, "FreeBSD")) n = "freebsd";
+        else if (!strcmp(u.sysname, "OpenBSD")) n = "openbsd";
+        else if (!strcmp(u.sysname, "NetBSD")) n = "netbsd";
+        else n = u.sysname;
+    }
+    snprintf(host_name, sizeof host_name, "%s", n);
+}
+#endif
+
 const char *anypoll_host_name(void)
 {
 #if defined(__COSMOPOLITAN__)
@@ -60,22 +79,9 @@ const char *anypoll_host_name(void)
 #elif defined(_WIN32)
     return "windows";
 #else
-    static char name[72];
-    static atomic_int done;
-    if (atomic_load_explicit(&done, memory_order_acquire)) return name;
-    struct utsname u;
-    const char *n = "unknown";
-    if (uname(&u) == 0) {
-        if (!strcmp(u.sysname, "Linux")) n = "linux";
-        else if (!strcmp(u.sysname, "Darwin")) n = "macos";
-        else if (!strcmp(u.sysname, "FreeBSD")) n = "freebsd";
-        else if (!strcmp(u.sysname, "OpenBSD")) n = "openbsd";
-        else if (!strcmp(u.sysname, "NetBSD")) n = "netbsd";
-        else n = u.sysname;
-    }
-    snprintf(name, sizeof name, "%s", n);
-    atomic_store_explicit(&done, 1, memory_order_release);
-    return name;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_host_name);
+    return host_name;
 #endif
 }
 
