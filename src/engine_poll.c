@@ -68,11 +68,19 @@ struct ap_reg {
     struct ap_reg *pnext;         /* ep pending list, then graveyard */
 };
 
+/* A thread blocked in a wait on an instance, and the change generation its poll set reflects. */
+struct ap_blocked {
+    unsigned gen;
+    struct ap_blocked *next;
+};
+
 struct ap_epoll {
     struct ap_obj base;
     struct ap_reg wake_reg; /* stands for the wake channel in pollsets (obj == NULL) */
     int wake_w; /* our dup of the user end: a byte written here wakes waiters polling peer */
     atomic_int wake_flag;
+    unsigned wake_gen;         /* bumped by every change a blocked waiter must look at */
+    struct ap_blocked *blocked; /* waiters inside their blocking poll() */
     struct ap_reg **hash;
     size_t hcap, count;
     struct pollfd *pfd; /* slot 0: wake channel; others: plain registrations */
@@ -312,14 +320,20 @@ static void apply_pending(struct ap_epoll *ep)
 
 static void ep_wake(struct ap_epoll *ep)
 {
+    ep->wake_gen++;
     /* After a fork() a waiter may be in another process, where we cannot count it. */
     if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return;
     if (atomic_exchange(&ep->wake_flag, 1)) return;
     ap_sys_send(ep->wake_w, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Empties the wake channel — unless a waiter still blocked has not seen the latest change: the
+ * byte stays, so its poll() returns too and it rebuilds its set (a waiter that slept through an
+ * ADD would otherwise miss that fd until the next change). */
 static void ep_drain(struct ap_epoll *ep)
 {
+    for (struct ap_blocked *b = ep->blocked; b; b = b->next)
+        if (b->gen != ep->wake_gen) return;
     char buf[64];
     while (ap_sys_recv(ep->base.peer, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
     }
@@ -1002,11 +1016,18 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         if (s.borrowed) ep->polling = 1;
         ep->inpoll++;
         ep->waiters++;
+        struct ap_blocked me = {ep->wake_gen, ep->blocked};
+        ep->blocked = &me;
         ap_unlock();
         int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t, sigmask);
         s.nready = pr;
         int perr = errno;
         ap_lock();
+        for (struct ap_blocked **b = &ep->blocked; *b; b = &(*b)->next)
+            if (*b == &me) {
+                *b = me.next;
+                break;
+            }
         ep->waiters--;
         ep->inpoll--;
         if (s.borrowed) ep->polling = 0;
@@ -1104,6 +1125,7 @@ void ap_hook_atfork_child(struct ap_obj *o)
     if (o->kind != AP_KIND_EPOLL) return;
     struct ap_epoll *ep = as_epoll(o);
     ep->waiters = ep->pollers = ep->inpoll = ep->polling = 0;
+    ep->blocked = NULL;
     atomic_store(&ep->wake_flag, 0); /* a byte pending from before is the parent's to drain */
     o->busy = 0;
 }

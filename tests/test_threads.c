@@ -450,3 +450,28 @@ static void pingpong_run(int socket)
 TEST(thread_pingpong_et_eventfds_never_read_every_wakeup_arrives) { pingpong_run(0); }
 
 TEST(thread_pingpong_et_sockets_drained_every_wakeup_arrives) { pingpong_run(1); }
+
+/* Two threads blocked on one instance; an fd that is ready is ADDed level-triggered. The kernel
+ * hands it to one waiter and, the ready list still holding it, wakes the next: both return it.
+ * Neither may sleep on with a poll set that predates the ADD. */
+TEST(thread_two_waiters_both_see_level_triggered_add)
+{
+    int ep = new_epoll();
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    write_str(p[1], "x");
+    struct waiter a, b;
+    pthread_t ta = start_waiter(&a, ep, 3000);
+    pthread_t tb = start_waiter(&b, ep, 3000);
+    ADD(ep, p[0], EPOLLIN, 0x77);
+    join_thread(ta);
+    join_thread(tb);
+    CHECK_EQ(a.n, 1);
+    CHECK_EQ(b.n, 1);
+    CHECK_U64(a.evs[0].data.u64, 0x77);
+    CHECK_U64(b.evs[0].data.u64, 0x77);
+    CHECK(a.took_ms < 1000 && b.took_ms < 1000);
+    CLOSE(p[0]);
+    CLOSE(p[1]);
+    CLOSE(ep);
+}
