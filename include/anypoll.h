@@ -172,11 +172,8 @@ const char *const *anypoll_engine_names(void);
  * again later is a no-op: otherwise the macros would rename its declarations, and with
  * _FORTIFY_SOURCE its inline wrappers (read, poll, ...) would replace anypoll's functions. */
 #include <fcntl.h>
-#include <unistd.h>
-#if defined(ANYPOLL_SYSTEM_HEADERS)
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#endif
+#include <unistd.h> /* (poll.h, sys/select.h, sys/socket.h, sys/uio.h and, on Linux, sys/epoll.h
+                       and sys/eventfd.h are already in) */
 #define epoll_create(...) anypoll_epoll_create(__VA_ARGS__)
 #define epoll_create1(...) anypoll_epoll_create1(__VA_ARGS__)
 #define epoll_ctl(...) anypoll_epoll_ctl(__VA_ARGS__)

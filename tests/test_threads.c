@@ -453,7 +453,7 @@ TEST(thread_pingpong_et_sockets_drained_every_wakeup_arrives) { pingpong_run(1);
 
 /* Two threads blocked on one instance; an fd that is ready is ADDed level-triggered. The kernel
  * hands it to one waiter and, the ready list still holding it, wakes the next: both return it.
- * Neither may sleep on with a poll set that predates the ADD. */
+ * Neither may sleep on with a poll set that predates the ADD (it would return 0 at its timeout). */
 TEST(thread_two_waiters_both_see_level_triggered_add)
 {
     int ep = new_epoll();
@@ -470,7 +470,6 @@ TEST(thread_two_waiters_both_see_level_triggered_add)
     CHECK_EQ(b.n, 1);
     CHECK_U64(a.evs[0].data.u64, 0x77);
     CHECK_U64(b.evs[0].data.u64, 0x77);
-    CHECK(a.took_ms < 1000 && b.took_ms < 1000);
     CLOSE(p[0]);
     CLOSE(p[1]);
     CLOSE(ep);
