@@ -243,18 +243,25 @@ static int slot_events(const struct ap_reg *r)
     return to_poll(want);
 }
 
+/* Grows a pollfd array and its parallel registration array to hold `need` entries. */
+static int grow_slots(struct pollfd **pfd, struct ap_reg ***preg, int *cap, int need)
+{
+    if (need <= *cap) return 0;
+    int c = *cap ? *cap : 8;
+    while (c < need) c *= 2;
+    struct pollfd *p = realloc(*pfd, (size_t)c * sizeof *p);
+    if (!p) return -1;
+    *pfd = p;
+    struct ap_reg **r = realloc(*preg, (size_t)c * sizeof *r);
+    if (!r) return -1;
+    *preg = r;
+    *cap = c;
+    return 0;
+}
+
 static int pfd_reserve(struct ap_epoll *ep)
 {
-    if (ep->npfd < ep->cappfd) return 0;
-    int cap = ep->cappfd ? ep->cappfd * 2 : 16;
-    struct pollfd *p = realloc(ep->pfd, (size_t)cap * sizeof *p);
-    if (!p) return -1;
-    ep->pfd = p;
-    struct ap_reg **r = realloc(ep->preg, (size_t)cap * sizeof *r);
-    if (!r) return -1;
-    ep->preg = r;
-    ep->cappfd = cap;
-    return 0;
+    return grow_slots(&ep->pfd, &ep->preg, &ep->cappfd, ep->npfd + 1);
 }
 
 static void compact(struct ap_epoll *ep)
@@ -626,16 +633,7 @@ struct pollset {
 
 static int set_reserve(struct pollset *s, int extra)
 {
-    if (s->n + extra <= s->cap) return 0;
-    int cap = (s->n + extra) * 2;
-    struct pollfd *p = realloc(s->pfd, (size_t)cap * sizeof *p);
-    if (!p) return -1;
-    s->pfd = p;
-    struct ap_reg **r = realloc(s->preg, (size_t)cap * sizeof *r);
-    if (!r) return -1;
-    s->preg = r;
-    s->cap = cap;
-    return 0;
+    return grow_slots(&s->pfd, &s->preg, &s->cap, s->n + extra);
 }
 
 static void set_free(struct pollset *s)
