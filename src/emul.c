@@ -212,6 +212,7 @@ struct ap_obj *ap_plain_new(int fd, const struct stat *st, int accmode)
     if (S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode)) {
         o->stream = 1;
     } else if (S_ISSOCK(st->st_mode)) {
+        o->socket = 1;
         int type = 0, listening = 0;
         socklen_t len = sizeof type;
         getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);

@@ -52,12 +52,14 @@ struct ap_obj {
     struct ap_shared *sh; /* NULL for plain objects */
     int peer;             /* anypoll's end of the socketpair; -1 for plain objects */
     int forked;           /* a fork() happened since creation: other processes may wait on it */
+    uint64_t told_in, told_out; /* the sequences watchers were last told about */
     atomic_int deferred;  /* signal-safe path left follow-up work */
     /* plain objects */
     dev_t dev;
     ino_t ino;
     int accmode;
     int stream;   /* a short read means drained (pipes, FIFOs, stream sockets, ttys) */
+    int socket;   /* wake-ups for arriving data carry PRI too */
     int queue;    /* enum ap_queue: how arrivals are counted */
     struct ap_obj *hnext; /* identity hash chain */
     struct ap_obj *next_all, *prev_all;

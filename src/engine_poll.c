@@ -198,11 +198,21 @@ static uint32_t from_poll(short p)
     return ev;
 }
 
-/* What the engine watches: what may be reported and, for EPOLLET, the peer's shutdown too —
- * the kernel wakes watchers on it, so it is an edge even for those not asking for RDHUP. */
+/* What the engine watches: what may be reported and, for EPOLLET, whatever wakes the
+ * registration in the kernel, reported or not. A wake-up reaches a registration whose interest
+ * shares a bit with the wake-up's key, and then the full current mask is reported: the peer's
+ * shutdown wakes every watcher; data arriving on a socket wakes with IN|PRI|RDNORM|RDBAND (so
+ * an OUT|PRI registration reports OUT on every arrival), on a pipe with IN|RDNORM; room to
+ * write wakes with OUT|WRNORM|WRBAND. */
 static uint32_t watched(const struct ap_reg *r)
 {
-    return (r->events & (EV_USER | EPOLLERR | EPOLLHUP)) | ((r->events & EPOLLET) ? EPOLLRDHUP : 0);
+    uint32_t w = r->events & (EV_USER | EPOLLERR | EPOLLHUP);
+    if (!(r->events & EPOLLET)) return w;
+    uint32_t data_key = r->obj->socket ? (EV_IN | EPOLLPRI | EPOLLRDBAND) : EV_IN;
+    w |= EPOLLRDHUP;
+    if (r->events & data_key) w |= EV_IN;
+    if (r->events & (EV_OUT | EPOLLWRBAND)) w |= EV_OUT;
+    return w;
 }
 
 /* What poll() answered, as the registration may see it. Hosts without POLLRDHUP learn of the
@@ -349,13 +359,23 @@ static void ep_drain(struct ap_epoll *ep)
 
 /* Something watched by `o` changed: every instance watching it (and those nesting them) must
  * look again. */
-static void notify_watchers(struct ap_obj *o, int depth)
+/* Something `o` is watched for happened, with the kernel's wake-up key (EPOLLIN for an eventfd
+ * write, EPOLLOUT for a read): every registration whose interest holds a bit of the key is
+ * queued now, in the order of the wake-ups, as the kernel's callback queues it, and every
+ * instance watching it (and those nesting them) must look again. */
+static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
 {
+    uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
     for (struct ap_reg *r = o->watchers; r; r = r->wnext) {
+        /* Only a wake-up no look has taken yet: a wait may have seen the sequence move and
+         * delivered it already, and one wake-up is one edge. */
+        uint32_t pending = ((key & EPOLLIN) && r->in_seq != in ? EPOLLIN : 0) |
+                           ((key & EPOLLOUT) && r->out_seq != out ? EPOLLOUT : 0);
+        if ((r->events & pending) && !r->disabled) ready_add(r->ep, r); /* checked at next look */
         ep_wake(r->ep);
         if (depth < MAX_NESTS && r->ep->base.watchers) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
-            notify_watchers(&r->ep->base, depth + 1);
+            notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
         }
     }
 }
@@ -363,7 +383,11 @@ static void notify_watchers(struct ap_obj *o, int depth)
 void ap_hook_deferred(struct ap_obj *o)
 {
     if (o->kind == AP_KIND_EVENTFD) ap_eventfd_sync((struct ap_eventfd *)o);
-    notify_watchers(o, 0);
+    uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
+    uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
+    o->told_in = in;
+    o->told_out = out;
+    notify_watchers(o, key, 0);
 }
 
 /* --- registrations ----------------------------------------------------------------------- */
@@ -502,6 +526,28 @@ static struct ap_obj *plain_for(int fd, const struct stat *st, int create)
     return ap_plain_new(fd, st, acc);
 }
 
+static int ep_has_events(struct ap_epoll *ep, int depth);
+
+/* At ADD and MOD the kernel polls the file and, if it is ready, queues the registration right
+ * away: behind whatever is queued already, ahead of what becomes ready later. Done the same way
+ * here (an entry already queued keeps its place); the next wait checks it again. */
+static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r)
+{
+    if (r->on_ready) return;
+    uint32_t lv = 0;
+    if (r->obj->kind == AP_KIND_EVENTFD) {
+        lv = ap_eventfd_level((struct ap_eventfd *)r->obj);
+    } else if (r->obj->kind == AP_KIND_EPOLL) {
+        lv = ep_has_events(as_epoll(r->obj), 1) ? EPOLLIN : 0;
+    } else {
+        struct pollfd p = {.fd = poll_number(r), .events = to_poll(watched(r) & EV_USER)};
+        if (p.fd >= 0 && ap_sys_ppoll(&p, 1, &(struct timespec){0, 0}, NULL) == 1 &&
+            !(p.revents & POLLNVAL))
+            lv = from_poll(p.revents);
+    }
+    if (lv & reportable(r)) ready_add(ep, r);
+}
+
 static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     enum ap_kind ek = ap_fd_kind(epfd), tk = ap_fd_kind(fd);
@@ -583,9 +629,8 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
                 goto out;
             }
             if (o->kind == AP_KIND_EPOLL) ep->nnested++;
-            /* the kernel reports an owned object ready at ADD time: force a first look */
-            r->gen = 0;
         }
+        queue_if_ready(ep, r);
         break;
     case EPOLL_CTL_MOD:
         if (!r) {
@@ -600,7 +645,8 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         r->data = event->data.u64;
         r->disabled = 0;
         r->seen = 0; /* MOD re-reads readiness: an edge if ready now */
-        ready_del(r);
+        r->nread = -1;
+        queue_if_ready(ep, r);
         update_suspect(r);
         mark_pending(r);
         break;
@@ -749,8 +795,9 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
         }
         if (edge || r->on_ready) {
             r->level = lv;
+            /* a queued entry that is not ready stays in place until delivery passes it, as
+             * the kernel drops one only when its scan reaches it */
             if (lv & reportable(r)) ready_add(ep, r);
-            else ready_del(r);
         }
         if (r->seen != before) {
             mark_pending(r);
@@ -759,8 +806,6 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
     }
     if (p != stackp) free(p);
 }
-
-static int ep_has_events(struct ap_epoll *ep, int depth);
 
 /* Objects anypoll owns: their level is known without a system call, their edges are counted.
  * Entries that become ready join the ready list in the order of their wake-ups (stamps), as
@@ -784,8 +829,10 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
         lv &= r->events & (EV_USER | EPOLLERR | EPOLLHUP);
         struct ap_shared *sh = r->obj->sh;
         uint64_t in = atomic_load(&sh->in_seq), out = atomic_load(&sh->out_seq);
-        int woke_in = in != r->in_seq && (r->events & (EV_IN | EPOLLRDHUP | EPOLLPRI));
-        int woke_out = out != r->out_seq && (r->events & EV_OUT);
+        /* eventfd wakes with exactly EPOLLIN on write and EPOLLOUT on read; an epoll fd with
+         * EPOLLIN: a wake-up reaches only registrations whose interest holds its key */
+        int woke_in = in != r->in_seq && (r->events & EPOLLIN);
+        int woke_out = out != r->out_seq && (r->events & EPOLLOUT);
         uint64_t stamp = 0;
         if (woke_in) stamp = atomic_load(&sh->in_stamp);
         if (woke_out && atomic_load(&sh->out_stamp) > stamp) stamp = atomic_load(&sh->out_stamp);
@@ -800,8 +847,7 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
             r->seen &= lv;
             want = lv && (woke_in || woke_out || (lv & ~r->seen));
         }
-        if (!lv) ready_del(r);
-        else if (want && !r->on_ready && join && when) {
+        if (lv && want && !r->on_ready && join && when) {
             join[njoin] = r;
             when[njoin++] = stamp;
         }
@@ -906,8 +952,8 @@ static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
         } else if (r->events & EPOLLET) {
             if (r->seen != r->level) mark_pending(r);
             r->seen = r->level;
-            if (r->obj->kind == AP_KIND_PLAIN && (r->level & EPOLLIN))
-                r->nread = queue_size(r, poll_number(r));
+            r->nread = r->obj->kind == AP_KIND_PLAIN && (r->level & EPOLLIN)
+                           ? queue_size(r, poll_number(r)) : -1;
             update_suspect(r);
         } else {
             r->rprev = again.rprev;
@@ -1231,7 +1277,6 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
     int again = res < 0 && (err == EAGAIN || err == EWOULDBLOCK);
     if (res < 0 && !again) return;
-    if (res > 0 && (size_t)res >= asked && dir != AP_IO_IN) return; /* nothing learnt */
     ap_lock();
     struct ap_obj *o = ap_fd_obj(fd);
     int shortio = o && o->stream && res > 0 && (size_t)res < asked;
@@ -1239,22 +1284,35 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     if (dir == AP_IO_OUT && (again || shortio)) rearm = EV_OUT;
     if (dir != AP_IO_OUT && (again || shortio)) rearm = EV_IN;
     for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
-        if (!(r->events & EPOLLET)) continue;
+        if (!(r->events & EPOLLET) || r->disabled) continue;
+        int grew = 0; /* more was read than was known to be queued: new data came */
         if (r->nread >= 0 && res > 0 && dir != AP_IO_OUT) {
-            if (o->queue == AP_QUEUE_BYTES) /* cheaper than asking: the bytes just read */
+            if (o->queue == AP_QUEUE_BYTES) { /* cheaper than asking: the bytes just read */
+                grew = dir == AP_IO_IN && res > r->nread && (watched(r) & EPOLLIN);
                 r->nread = r->nread > res ? r->nread - (long)res : 0;
-            else
+            } else {
                 r->nread = queue_size(r, fd);
+            }
         }
         if (dir == AP_IO_IN && res == 0 && asked > 0 && o->stream &&
-            (r->events & EV_IN & ~r->seen)) {
+            (watched(r) & EV_IN & ~r->seen)) {
             /* end of stream: readable from now on, and no new data can ever come */
-            r->seen |= r->events & EV_IN;
+            r->seen |= watched(r) & EV_IN;
             mark_pending(r);
             update_suspect(r);
         }
-        if (r->seen & rearm) {
-            r->seen &= ~rearm;
+        /* Data read, a connection accepted or room written while that side was re-armed: it
+         * arrived since the last report, so the kernel queued an edge then — reported with the
+         * mask of the moment, as the kernel does, even if this very call took it away again. */
+        uint32_t arrived = res > 0 ? (dir == AP_IO_OUT ? EPOLLOUT : EPOLLIN) : 0;
+        if (((watched(r) & arrived) && !(r->seen & arrived)) || grew) {
+            ready_add(r->ep, r);
+            ep_wake(r->ep);
+        }
+        uint32_t arm = rearm;
+        if (r->seen & (EPOLLRDHUP | EPOLLHUP)) arm &= ~EV_IN; /* after end of stream no data comes */
+        if (r->seen & arm) {
+            r->seen &= ~arm;
             mark_pending(r);
             update_suspect(r);
             ep_wake(r->ep);

@@ -365,6 +365,7 @@ struct pingpong {
     int wake[2];  /* writing wake[i] wakes side i */
     int socket;   /* 1: socketpair ends drained to EAGAIN; 0: eventfds never read */
     atomic_int got[2], lost[2];
+    int why_n[2], why_errno[2], why_round[2]; /* how a side lost a round, for the failure */
 };
 
 static void pingpong_kick(struct pingpong *pp, int to)
@@ -385,6 +386,9 @@ static void pingpong_side(struct pingpong *pp, int me, int *peer_fd_to_drain)
         struct epoll_event ev[4];
         int n = T.epoll_wait(pp->ep[me], ev, 4, 5000);
         if (n != 1) {
+            pp->why_n[me] = n;
+            pp->why_errno[me] = errno;
+            pp->why_round[me] = round;
             atomic_fetch_add(&pp->lost[me], 1);
             return;
         }
@@ -437,7 +441,11 @@ static void pingpong_run(int socket)
     int drain0 = rx[0];
     pingpong_side(&pp, 0, socket ? &drain0 : NULL);
     join_thread(t);
-    CHECK_EQ(atomic_load(&pp.lost[0]) + atomic_load(&pp.lost[1]), 0);
+    for (int i = 0; i < 2; i++)
+        if (atomic_load(&pp.lost[i]))
+            FAIL("side %d lost round %d: epoll_wait returned %d (%s) after %d of %d wake-ups", i,
+                 pp.why_round[i], pp.why_n[i], errno_name(pp.why_errno[i]),
+                 atomic_load(&pp.got[i]), PINGPONG_ROUNDS);
     CHECK_EQ(atomic_load(&pp.got[0]), PINGPONG_ROUNDS);
     CHECK_EQ(atomic_load(&pp.got[1]), PINGPONG_ROUNDS);
     for (int i = 0; i < 2; i++) {
