@@ -331,23 +331,21 @@ int anypoll_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeou
         return -1;
     }
     ENGINE_OR_FAIL(e);
-    if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, -1, timeout, sigmask));
+    if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, timeout, sigmask));
     return ap_sys_ppoll(fds, nfds, timeout, sigmask);
 }
 
 int anypoll_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-    ENGINE_OR_FAIL(e);
-    if (e->poll) KEEP_ERRNO_ON_SUCCESS(e->poll(fds, nfds, timeout < 0 ? -1 : timeout, NULL, NULL));
     struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
-    return ap_sys_ppoll(fds, nfds, timeout < 0 ? NULL : &ts, NULL);
+    return anypoll_ppoll(fds, nfds, timeout < 0 ? NULL : &ts, NULL);
 }
 
 /* select()/pselect() over an engine's poll(): emulated epoll fds are readable while a wait on
  * them would return something. Readiness maps as in Linux's select: read = IN, HUP or ERR;
  * write = OUT or ERR; except = PRI. A closed fd in any set is EBADF, before any waiting. */
 static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_set *w, fd_set *x,
-                           int ms, const struct timespec *ts, const sigset_t *mask)
+                           const struct timespec *ts, const sigset_t *mask)
 {
     if (nfds < 0) {
         errno = EINVAL;
@@ -371,7 +369,7 @@ static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_se
             errno = EBADF;
             return -1;
         }
-    int rc = e->poll(p, n, ms, ts, mask);
+    int rc = e->poll(p, n, ts, mask);
     if (rc < 0) {
         free(p);
         return -1;
@@ -422,7 +420,7 @@ int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfd
         tsp = &ts;
         deadline = ap_sys_now_ns() + (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    int rc = select_via_poll(e, nfds, readfds, writefds, exceptfds, -1, tsp, NULL);
+    int rc = select_via_poll(e, nfds, readfds, writefds, exceptfds, tsp, NULL);
     if (timeout) { /* as Linux does: the time left, even when interrupted */
         int64_t left = deadline - ap_sys_now_ns();
         if (left < 0 || rc == 0) left = 0; /* a timeout leaves nothing */
@@ -442,5 +440,5 @@ int anypoll_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptf
     }
     ENGINE_OR_FAIL(e);
     if (!e->poll) return ap_sys_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
-    KEEP_ERRNO_ON_SUCCESS(select_via_poll(e, nfds, readfds, writefds, exceptfds, -1, timeout, sigmask));
+    KEEP_ERRNO_ON_SUCCESS(select_via_poll(e, nfds, readfds, writefds, exceptfds, timeout, sigmask));
 }

@@ -35,9 +35,9 @@ struct ap_engine {
     ssize_t (*read)(int fd, void *buf, size_t count);
     ssize_t (*write)(int fd, const void *buf, size_t count);
 
-    /* poll()/ppoll() over a set that may contain emulated fds. NULL: the host's ppoll. */
-    int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms, const struct timespec *ts,
-                const sigset_t *sigmask);
+    /* poll()/ppoll() over a set that may contain emulated fds; ts NULL waits forever.
+     * NULL: the host's ppoll. */
+    int (*poll)(struct pollfd *fds, nfds_t nfds, const struct timespec *ts, const sigset_t *sigmask);
     /* What the program's own I/O on a plain fd returned (res, and errno when res < 0), so
      * emulated EPOLLET learns of drained fds. NULL: nothing to learn. */
     void (*io_seen)(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked);

@@ -1373,7 +1373,7 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
 /* poll() over a set that may hold emulated epoll fds: they are readable while a wait would
  * return something, and a blocked poll() wakes when one becomes so. Eventfds need nothing
  * special: their user end is readable exactly while the counter is non-zero. */
-static int ep_poll(struct pollfd *fds, nfds_t nfds, int ms, const struct timespec *ts,
+static int ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                    const sigset_t *sigmask)
 {
     int any = 0;
@@ -1382,12 +1382,8 @@ static int ep_poll(struct pollfd *fds, nfds_t nfds, int ms, const struct timespe
         return -1;
     }
     for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
-    if (!any) {
-        if (ts || ms < 0) return ap_sys_ppoll(fds, nfds, ts, sigmask);
-        struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        return ap_sys_ppoll(fds, nfds, &t, sigmask);
-    }
-    int64_t deadline = deadline_of(ms, ts);
+    if (!any) return ap_sys_ppoll(fds, nfds, ts, sigmask);
+    int64_t deadline = deadline_of(-1, ts);
     int *where = malloc((size_t)nfds * sizeof *where); /* plain entry i is s.pfd[where[i]] */
     if (!where) {
         errno = ENOMEM;
