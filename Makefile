@@ -73,3 +73,7 @@ install: lib $(BUILD)/anypoll
 
 clean:
 	rm -rf build
+
+# A feature with its own programs (benchmarks, fuzzers, client tests, cross builds) keeps its
+# rules beside the main ones: mk/<feature>.mk.
+include $(sort $(wildcard mk/*.mk))

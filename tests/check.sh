@@ -581,6 +581,14 @@ for tg in kernel native poll; do
 done
 run aarch64-nosys "aarch64 under qemu inside nosys, auto = poll" step_aarch64 auto nosys
 
+# Steps of a feature with its own tooling live beside it: tests/check.d/NN-name.sh, each defining
+# its step_ functions and calling `run` for them, sourced in name order.
+for part in tests/check.d/*.sh; do
+    [ -e "$part" ] || continue
+    # shellcheck source=/dev/null
+    source "$part"
+done
+
 if [ $matched -eq 0 ]; then
     echo "no step is named ${ONLY[*]}"
     failed=1
