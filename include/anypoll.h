@@ -6,7 +6,8 @@
  * drop-in build instead, which exports the standard names themselves.
  *
  * On hosts whose system headers lack <sys/epoll.h> or <sys/eventfd.h> (macOS, the BSDs,
- * Windows, Cosmopolitan) this header provides the Linux constants and struct epoll_event.
+ * Windows, Cosmopolitan) this header provides the Linux constants, struct epoll_event and
+ * struct signalfd_siginfo.
  *
  * Define ANYPOLL_STANDARD_NAMES before including it to have calls written with the standard
  * names (epoll_ctl(...), read(...), close(...), ...) go to anypoll: function-like macros, so
@@ -28,6 +29,8 @@
 #if defined(__linux__) && !defined(__COSMOPOLITAN__)
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #define ANYPOLL_SYSTEM_HEADERS 1
 #else
 #include <fcntl.h>
@@ -92,7 +95,58 @@ typedef uint64_t eventfd_t;
 #define EFD_SEMAPHORE 1
 #define EFD_CLOEXEC O_CLOEXEC
 #define EFD_NONBLOCK O_NONBLOCK
+
+/* timerfd and signalfd: Linux's values and layout. */
+#define TFD_TIMER_ABSTIME 1
+#define TFD_TIMER_CANCEL_ON_SET 2
+#define TFD_CLOEXEC O_CLOEXEC
+#define TFD_NONBLOCK O_NONBLOCK
+#define SFD_CLOEXEC O_CLOEXEC
+#define SFD_NONBLOCK O_NONBLOCK
+#ifndef CLOCK_BOOTTIME
+#define CLOCK_BOOTTIME 7 /* Linux's number; where the host has none, anypoll serves it */
+#endif
+#ifndef CLOCK_REALTIME_ALARM
+#define CLOCK_REALTIME_ALARM 8
+#endif
+#ifndef CLOCK_BOOTTIME_ALARM
+#define CLOCK_BOOTTIME_ALARM 9
+#endif
+#if defined(__APPLE__) || defined(_WIN32) /* no POSIX timers there, nor struct itimerspec */
+struct itimerspec {
+    struct timespec it_interval;
+    struct timespec it_value;
+};
+#endif
+
+struct signalfd_siginfo {
+    uint32_t ssi_signo;
+    int32_t ssi_errno;
+    int32_t ssi_code;
+    uint32_t ssi_pid;
+    uint32_t ssi_uid;
+    int32_t ssi_fd;
+    uint32_t ssi_tid;
+    uint32_t ssi_band;
+    uint32_t ssi_overrun;
+    uint32_t ssi_trapno;
+    int32_t ssi_status;
+    int32_t ssi_int;
+    uint64_t ssi_ptr;
+    uint64_t ssi_utime;
+    uint64_t ssi_stime;
+    uint64_t ssi_addr;
+    uint16_t ssi_addr_lsb;
+    uint16_t __pad2;
+    int32_t ssi_syscall;
+    uint64_t ssi_call_addr;
+    uint32_t ssi_arch;
+    uint8_t __pad[28];
+};
 #endif /* system headers */
+
+/* The kernel's record is 128 bytes on every architecture; anypoll's own copy must be too. */
+typedef char anypoll_signalfd_siginfo_is_128_bytes[sizeof(struct signalfd_siginfo) == 128 ? 1 : -1];
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,6 +167,15 @@ int anypoll_epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
 int anypoll_eventfd(unsigned int initval, int flags);
 int anypoll_eventfd_read(int fd, eventfd_t *value);
 int anypoll_eventfd_write(int fd, eventfd_t value);
+
+/* timerfd and signalfd: Linux's contracts. Read them with anypoll_read (8-byte expiration
+ * counts, 128-byte struct signalfd_siginfo records); docs/timerfd.md lists what an emulation
+ * engine does differently. */
+int anypoll_timerfd_create(int clockid, int flags);
+int anypoll_timerfd_settime(int fd, int flags, const struct itimerspec *new_value,
+                            struct itimerspec *old_value);
+int anypoll_timerfd_gettime(int fd, struct itimerspec *curr_value);
+int anypoll_signalfd(int fd, const sigset_t *mask, int flags);
 
 /*
  * File-descriptor operations. On an fd that anypoll emulates (an eventfd or epoll fd of an
@@ -173,7 +236,7 @@ const char *const *anypoll_engine_names(void);
  * _FORTIFY_SOURCE its inline wrappers (read, poll, ...) would replace anypoll's functions. */
 #include <fcntl.h>
 #include <unistd.h> /* (poll.h, sys/select.h, sys/socket.h, sys/uio.h and, on Linux, sys/epoll.h
-                       and sys/eventfd.h are already in) */
+                       sys/eventfd.h, sys/timerfd.h, sys/signalfd.h are already in) */
 #define epoll_create(...) anypoll_epoll_create(__VA_ARGS__)
 #define epoll_create1(...) anypoll_epoll_create1(__VA_ARGS__)
 #define epoll_ctl(...) anypoll_epoll_ctl(__VA_ARGS__)
@@ -183,6 +246,10 @@ const char *const *anypoll_engine_names(void);
 #define eventfd(...) anypoll_eventfd(__VA_ARGS__)
 #define eventfd_read(...) anypoll_eventfd_read(__VA_ARGS__)
 #define eventfd_write(...) anypoll_eventfd_write(__VA_ARGS__)
+#define timerfd_create(...) anypoll_timerfd_create(__VA_ARGS__)
+#define timerfd_settime(...) anypoll_timerfd_settime(__VA_ARGS__)
+#define timerfd_gettime(...) anypoll_timerfd_gettime(__VA_ARGS__)
+#define signalfd(...) anypoll_signalfd(__VA_ARGS__)
 #define read(...) anypoll_read(__VA_ARGS__)
 #define write(...) anypoll_write(__VA_ARGS__)
 #define readv(...) anypoll_readv(__VA_ARGS__)

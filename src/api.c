@@ -98,6 +98,71 @@ int anypoll_eventfd(unsigned int initval, int flags)
     KEEP_ERRNO_ON_SUCCESS(e->eventfd(initval, flags));
 }
 
+/* --- timerfd and signalfd (fs/timerfd.c, fs/signalfd.c: the same order of checks) --------- */
+
+static int no_engine_entry(void)
+{
+    errno = ENOSYS;
+    return -1;
+}
+
+static int valid_ts(const struct timespec *ts)
+{
+    return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+int anypoll_timerfd_create(int clockid, int flags)
+{
+    if ((flags & ~(TFD_CLOEXEC | TFD_NONBLOCK)) ||
+        (clockid != CLOCK_MONOTONIC && clockid != CLOCK_REALTIME && clockid != CLOCK_BOOTTIME &&
+         clockid != CLOCK_REALTIME_ALARM && clockid != CLOCK_BOOTTIME_ALARM)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (!e->timerfd_create) return no_engine_entry();
+    KEEP_ERRNO_ON_SUCCESS(e->timerfd_create(clockid, flags));
+}
+
+int anypoll_timerfd_settime(int fd, int flags, const struct itimerspec *new_value,
+                            struct itimerspec *old_value)
+{
+    if (!new_value) { /* copied in first */
+        errno = EFAULT;
+        return -1;
+    }
+    if ((flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) || !valid_ts(&new_value->it_value) ||
+        !valid_ts(&new_value->it_interval)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (!e->timerfd_settime) return no_engine_entry();
+    KEEP_ERRNO_ON_SUCCESS(e->timerfd_settime(fd, flags, new_value, old_value));
+}
+
+int anypoll_timerfd_gettime(int fd, struct itimerspec *curr_value)
+{
+    ENGINE_OR_FAIL(e);
+    if (!e->timerfd_gettime) return no_engine_entry();
+    KEEP_ERRNO_ON_SUCCESS(e->timerfd_gettime(fd, curr_value));
+}
+
+int anypoll_signalfd(int fd, const sigset_t *mask, int flags)
+{
+    if (flags & ~(SFD_CLOEXEC | SFD_NONBLOCK)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!mask) {
+        errno = EFAULT;
+        return -1;
+    }
+    ENGINE_OR_FAIL(e);
+    if (!e->signalfd) return no_engine_entry();
+    KEEP_ERRNO_ON_SUCCESS(e->signalfd(fd, mask, flags));
+}
+
 int anypoll_eventfd_read(int fd, eventfd_t *value)
 {
     return anypoll_read(fd, value, sizeof *value) == (ssize_t)sizeof *value ? 0 : -1;
@@ -157,7 +222,7 @@ ssize_t anypoll_readv(int fd, const struct iovec *iov, int iovcnt)
             errno = EFAULT;
             return -1;
         }
-        unsigned char tmp[64];
+        unsigned char tmp[1024]; /* 8 signalfd records; an eventfd or timerfd takes 8 bytes */
         size_t want = iov_total(iov, iovcnt);
         ssize_t r = e->read(fd, tmp, want < sizeof tmp ? want : sizeof tmp);
         for (int i = 0, off = 0; r > 0 && i < iovcnt && off < r; i++) {

@@ -3,7 +3,7 @@
  * object every fd anypoll knows about hangs off.
  *
  * Objects:
- *   - emulated objects (eventfds, epoll instances): anypoll owns their state; the user holds
+ *   - emulated objects (eventfds, timerfds, signalfds, epoll instances): anypoll owns their state; the user holds
  *     one end of an AF_UNIX socketpair ("user end") so the fd is real — poll(), select(),
  *     CLOEXEC and fork behave — and anypoll keeps the other end ("peer").
  *   - plain objects: a host fd (socket, pipe, tty...) registered in some epoll instance; the
@@ -24,7 +24,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-enum ap_kind { AP_KIND_NONE = 0, AP_KIND_PLAIN, AP_KIND_EVENTFD, AP_KIND_EPOLL };
+enum ap_kind { AP_KIND_NONE = 0, AP_KIND_PLAIN, AP_KIND_EVENTFD, AP_KIND_EPOLL, AP_KIND_TIMERFD,
+               AP_KIND_SIGNALFD };
 
 struct ap_reg;
 

@@ -28,6 +28,14 @@ struct ap_engine {
     int (*epoll_wait)(int epfd, struct epoll_event *events, int maxevents, int timeout_ms,
                       const struct timespec *ts, const sigset_t *sigmask);
     int (*eventfd)(unsigned int initval, int flags);
+    /* timerfd and signalfd. The front end has checked flags, clock ids, the itimerspec and
+     * that new_value/mask are non-NULL (the kernel's first checks); the engine checks the fd
+     * (EBADF, then EINVAL for another kind of file). NULL: ENOSYS. */
+    int (*timerfd_create)(int clockid, int flags);
+    int (*timerfd_settime)(int fd, int flags, const struct itimerspec *new_value,
+                           struct itimerspec *old_value);
+    int (*timerfd_gettime)(int fd, struct itimerspec *curr_value);
+    int (*signalfd)(int fd, const sigset_t *mask, int flags); /* fd -1 creates */
 
     /* 1 if fd is an object this engine emulates (NULL: none are). read/write are only called
      * for such fds. */

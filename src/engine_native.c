@@ -5,7 +5,8 @@
  * glibc's names from here would come straight back into anypoll. On x86_64 and aarch64 the
  * calls are made with inline assembly; on another Linux architecture glibc's syscall() is the
  * fallback (the drop-in must then not be used there). Only the calls aarch64 also has are used
- * (epoll_create1, epoll_ctl, epoll_pwait, epoll_pwait2, eventfd2), so one path serves both.
+ * (epoll_create1, epoll_ctl, epoll_pwait, epoll_pwait2, eventfd2, timerfd_create/settime/
+ * gettime, signalfd4), so one path serves both.
  *
  * Everything else (read, write, close, dup, poll) is the host's own: these are real kernel fds.
  * Built by a Cosmopolitan toolchain it is usable when the binary runs on Linux; built for
@@ -29,12 +30,22 @@
 #define NR_epoll_pwait 281
 #define NR_eventfd2 290
 #define NR_close 3
+#define NR_timerfd_create 283
+#define NR_timerfd_settime 286
+#define NR_timerfd_gettime 287
+#define NR_signalfd4 289
+#define NR_rt_sigtimedwait 128
 #else
 #define NR_epoll_create1 20
 #define NR_epoll_ctl 21
 #define NR_epoll_pwait 22
 #define NR_eventfd2 19
 #define NR_close 57
+#define NR_timerfd_create 85
+#define NR_timerfd_settime 86
+#define NR_timerfd_gettime 87
+#define NR_signalfd4 74
+#define NR_rt_sigtimedwait 137
 #endif
 #define NR_epoll_pwait2 441
 #elif defined(__linux__) && !defined(__COSMOPOLITAN__)
@@ -55,6 +66,11 @@
 #define NR_epoll_pwait __NR_epoll_pwait
 #define NR_eventfd2 __NR_eventfd2
 #define NR_close __NR_close
+#define NR_timerfd_create __NR_timerfd_create
+#define NR_timerfd_settime __NR_timerfd_settime
+#define NR_timerfd_gettime __NR_timerfd_gettime
+#define NR_signalfd4 __NR_signalfd4
+#define NR_rt_sigtimedwait __NR_rt_sigtimedwait
 #ifdef __NR_epoll_pwait2
 #define NR_epoll_pwait2 __NR_epoll_pwait2
 #else
@@ -67,6 +83,11 @@
 #define NR_eventfd2 0
 #define NR_close 0
 #define NR_epoll_pwait2 0
+#define NR_timerfd_create 0
+#define NR_timerfd_settime 0
+#define NR_timerfd_gettime 0
+#define NR_signalfd4 0
+#define NR_rt_sigtimedwait 0
 #endif
 
 #define KERNEL_SIGSET_SIZE 8 /* _NSIG / 8: what the kernel checks, not glibc's sigset_t size */
@@ -149,6 +170,42 @@ static int native_eventfd(unsigned int initval, int flags)
     return (int)result(sys6(NR_eventfd2, (long)initval, flags, 0, 0, 0, 0));
 }
 
+/* timerfd and signalfd pass through: the kernel's own objects, read with the host's read(). */
+static int native_timerfd_create(int clockid, int flags)
+{
+    return (int)result(sys6(NR_timerfd_create, clockid, flags, 0, 0, 0, 0));
+}
+
+static int native_timerfd_settime(int fd, int flags, const struct itimerspec *nv,
+                                  struct itimerspec *ov)
+{
+    return (int)result(sys6(NR_timerfd_settime, fd, flags, (long)nv, (long)ov, 0, 0));
+}
+
+static int native_timerfd_gettime(int fd, struct itimerspec *cur)
+{
+    return (int)result(sys6(NR_timerfd_gettime, fd, (long)cur, 0, 0, 0, 0));
+}
+
+static int native_signalfd(int fd, const sigset_t *mask, int flags)
+{
+    return (int)result(sys6(NR_signalfd4, fd, (long)mask, KERNEL_SIGSET_SIZE, flags, 0, 0));
+}
+
+/* For the emulated signalfd on Linux (signalfd.c declares it): glibc's sigtimedwait folds
+ * SI_TKILL into SI_USER, the kernel's signalfd does not, so the emulation dequeues with the
+ * system call. */
+int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
+int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    if (!HAVE_NATIVE || !ON_LINUX()) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return (int)result(sys6(NR_rt_sigtimedwait, (long)set, (long)info, (long)ts,
+                            KERNEL_SIGSET_SIZE, 0, 0));
+}
+
 /* Usable when the calls work here: not so under a seccomp filter (or a kernel) that refuses
  * them. One eventfd in one epoll instance, polled once, exercises every call we make. */
 static int native_usable(void)
@@ -175,4 +232,8 @@ const struct ap_engine ap_engine_native = {
     .epoll_ctl = native_epoll_ctl,
     .epoll_wait = native_epoll_wait,
     .eventfd = native_eventfd,
+    .timerfd_create = native_timerfd_create,
+    .timerfd_settime = native_timerfd_settime,
+    .timerfd_gettime = native_timerfd_gettime,
+    .signalfd = native_signalfd,
 };

@@ -13,8 +13,9 @@
  * entries go behind the ones not yet reported, so small maxevents rotate.
  *
  * EPOLLET is rebuilt from three sources (docs/design.md has the full argument):
- *   - objects anypoll owns (eventfd, epoll) count their wake-ups in sequences: every write is an
- *     edge, exactly as in the kernel, and nothing is polled for them;
+ *   - objects anypoll owns (eventfd, timerfd, signalfd, epoll) count their wake-ups in sequences:
+ *     every write (expiry, newly pending signal) is an edge, exactly as in the kernel, and
+ *     nothing is polled for them;
  *   - a registration remembers the bits it reported ("seen"); poll() is asked only for the
  *     others, so a never-drained fd does not spin. A seen bit is re-armed when it is observed
  *     low, when the program's own I/O through anypoll shows a drain (EAGAIN, short read/write),
@@ -25,8 +26,11 @@
  */
 #include "engine.h"
 #include "emul.h"
+#include "clockd.h"
 #include "eventfd.h"
+#include "signalfd.h"
 #include "sys.h"
+#include "timerfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,11 +100,29 @@ struct ap_epoll {
     struct ap_reg ready; /* sentinel */
     struct ap_reg **owned;
     int nowned, capowned, nnested;
+    int nsigfd; /* registered signalfds: a blocked wait looks at its own pending signals */
     struct ap_reg **susp;
     int nsusp, capsusp;
 };
 
 static struct ap_epoll *as_epoll(struct ap_obj *o) { return (struct ap_epoll *)o; }
+
+/* Emulated files read like an eventfd: a level known without a system call, wake-ups counted
+ * in the IN/OUT sequences (eventfd.c, timerfd.c, signalfd.c). */
+static int is_file_kind(enum ap_kind k)
+{
+    return k == AP_KIND_EVENTFD || k == AP_KIND_TIMERFD || k == AP_KIND_SIGNALFD;
+}
+
+static uint32_t file_level(struct ap_obj *o)
+{
+    switch (o->kind) {
+    case AP_KIND_EVENTFD: return ap_eventfd_level((struct ap_eventfd *)o);
+    case AP_KIND_TIMERFD: return ap_timerfd_level((struct ap_timerfd *)o);
+    case AP_KIND_SIGNALFD: return ap_signalfd_level((struct ap_signalfd *)o);
+    default: return 0;
+    }
+}
 
 /* --- small lists ------------------------------------------------------------------------- */
 
@@ -383,6 +405,8 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
 void ap_hook_deferred(struct ap_obj *o)
 {
     if (o->kind == AP_KIND_EVENTFD) ap_eventfd_sync((struct ap_eventfd *)o);
+    else if (o->kind == AP_KIND_TIMERFD) ap_timerfd_sync((struct ap_timerfd *)o);
+    else if (o->kind == AP_KIND_SIGNALFD) ap_signalfd_sync((struct ap_signalfd *)o);
     uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
     uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
     o->told_in = in;
@@ -458,6 +482,7 @@ static void reg_kill(struct ap_reg *r)
         ep->owned[r->owned_idx] = last;
         last->owned_idx = r->owned_idx;
         if (r->obj->kind == AP_KIND_EPOLL) ep->nnested--;
+        if (r->obj->kind == AP_KIND_SIGNALFD) ep->nsigfd--;
     }
     if (r->on_pending) {
         /* apply_pending buries it */
@@ -535,8 +560,8 @@ static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r)
 {
     if (r->on_ready) return;
     uint32_t lv = 0;
-    if (r->obj->kind == AP_KIND_EVENTFD) {
-        lv = ap_eventfd_level((struct ap_eventfd *)r->obj);
+    if (is_file_kind(r->obj->kind)) {
+        lv = file_level(r->obj);
     } else if (r->obj->kind == AP_KIND_EPOLL) {
         lv = ep_has_events(as_epoll(r->obj), 1) ? EPOLLIN : 0;
     } else {
@@ -553,7 +578,7 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     enum ap_kind ek = ap_fd_kind(epfd), tk = ap_fd_kind(fd);
     struct stat st;
     if (ek == AP_KIND_NONE && !fd_is_open(epfd)) return errno = EBADF, -1;
-    if (tk != AP_KIND_EVENTFD && tk != AP_KIND_EPOLL) {
+    if (!is_file_kind(tk) && tk != AP_KIND_EPOLL) {
         if (fstat(fd, &st) < 0) return errno = EBADF, -1;
         if (!pollable(&st)) return errno = EPERM, -1;
     }
@@ -571,7 +596,7 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         goto out;
     }
     struct ap_epoll *ep = as_epoll(eo);
-    if (tk == AP_KIND_EVENTFD || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
+    if (is_file_kind(tk) || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
     else o = plain_for(fd, &st, op == EPOLL_CTL_ADD);
     if (!o) {
         if (errno != ENOENT) errno = errno == ENOMEM ? ENOMEM : EBADF;
@@ -629,6 +654,7 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
                 goto out;
             }
             if (o->kind == AP_KIND_EPOLL) ep->nnested++;
+            if (o->kind == AP_KIND_SIGNALFD) ep->nsigfd++;
         }
         queue_if_ready(ep, r);
         break;
@@ -821,8 +847,8 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
         struct ap_reg *r = ep->owned[i];
         if (r->disabled) continue;
         uint32_t lv;
-        if (r->obj->kind == AP_KIND_EVENTFD)
-            lv = ap_eventfd_level((struct ap_eventfd *)r->obj);
+        if (is_file_kind(r->obj->kind))
+            lv = file_level(r->obj);
         else
             lv = depth < MAX_NESTS && ep_has_events(as_epoll(r->obj), depth + 1)
                      ? (EPOLLIN | EPOLLRDNORM) : 0;
@@ -997,6 +1023,7 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
                    const struct timespec *ts, const sigset_t *sigmask)
 {
     int64_t deadline = deadline_of(ms, ts);
+    ap_clockd_ensure(); /* a fork child's timers need the helper thread */
     ap_lock();
     struct ap_epoll *ep = epoll_of(epfd);
     if (!ep) {
@@ -1053,7 +1080,9 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
             }
             ep->changed = 0;
         }
-        int ticking = ep->nsusp > 0 && (left < 0 || left > SUSPECT_TICK_NS);
+        /* Suspects, and signals directed at this very thread (the helper thread sees only the
+         * process's), are looked at every tick while blocked. */
+        int ticking = (ep->nsusp > 0 || ep->nsigfd > 0) && (left < 0 || left > SUSPECT_TICK_NS);
         if (ticking) left = SUSPECT_TICK_NS;
         struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
         for (int i = 0; i < s.n; i++) s.pfd[i].revents = 0;
@@ -1160,6 +1189,8 @@ void ap_hook_obj_released(struct ap_obj *o)
         ep_wake(ep);
     }
     if (o->kind == AP_KIND_EPOLL) epoll_destroy(as_epoll(o));
+    else if (o->kind == AP_KIND_TIMERFD) ap_timerfd_release((struct ap_timerfd *)o);
+    else if (o->kind == AP_KIND_SIGNALFD) ap_signalfd_release((struct ap_signalfd *)o);
     else free(o);
 }
 
@@ -1219,37 +1250,42 @@ static int ep_create(int flags)
 static int owns(int fd)
 {
     enum ap_kind k = ap_fd_kind(fd);
-    return k == AP_KIND_EVENTFD || k == AP_KIND_EPOLL;
+    return is_file_kind(k) || k == AP_KIND_EPOLL;
 }
 
-/* The eventfd behind fd, held busy so a concurrent close cannot free it under us. */
-static struct ap_eventfd *eventfd_get(int fd)
+/* The emulated file of kind `kind` (0: any readable one) behind fd, held busy so a concurrent
+ * close cannot free it under us. Not one: EBADF if fd is not open, else EINVAL (an epoll fd
+ * has no read; a timerfd call on another file), as the kernel answers. */
+static struct ap_obj *file_get(int fd, enum ap_kind kind)
 {
     ap_lock();
     struct ap_obj *o = ap_fd_obj(fd);
-    if (o && o->kind == AP_KIND_EVENTFD) o->busy++;
+    if (o && (kind ? o->kind == kind : is_file_kind(o->kind))) o->busy++;
     else o = NULL;
     ap_unlock();
-    if (!o) errno = EINVAL; /* an epoll fd has no read or write */
-    return (struct ap_eventfd *)o;
+    if (!o) errno = fd_is_open(fd) ? EINVAL : EBADF;
+    return o;
 }
 
-static void eventfd_put(struct ap_eventfd *ev)
+static void file_put(struct ap_obj *o)
 {
     int e = errno;
     ap_lock();
-    ev->base.busy--;
-    ap_obj_maybe_release(&ev->base);
+    o->busy--;
+    ap_obj_maybe_release(o);
     ap_unlock();
     errno = e;
 }
 
 static ssize_t ep_read(int fd, void *buf, size_t n)
 {
-    struct ap_eventfd *ev = eventfd_get(fd);
-    if (!ev) return -1;
-    ssize_t r = ap_eventfd_read(ev, fd, buf, n);
-    eventfd_put(ev);
+    struct ap_obj *o = file_get(fd, 0);
+    if (!o) return -1;
+    ssize_t r;
+    if (o->kind == AP_KIND_TIMERFD) r = ap_timerfd_read((struct ap_timerfd *)o, fd, buf, n);
+    else if (o->kind == AP_KIND_SIGNALFD) r = ap_signalfd_read((struct ap_signalfd *)o, fd, buf, n);
+    else r = ap_eventfd_read((struct ap_eventfd *)o, fd, buf, n);
+    file_put(o);
     return r;
 }
 
@@ -1270,6 +1306,37 @@ static ssize_t ep_write(int fd, const void *buf, size_t n)
 }
 
 static int ep_eventfd(unsigned int initval, int flags) { return ap_eventfd_create(initval, flags); }
+
+static int ep_timerfd_create(int clockid, int flags) { return ap_timerfd_create(clockid, flags); }
+
+static int ep_timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *ov)
+{
+    struct ap_obj *o = file_get(fd, AP_KIND_TIMERFD);
+    if (!o) return -1;
+    int r = ap_timerfd_settime((struct ap_timerfd *)o, flags, nv, ov);
+    file_put(o);
+    return r;
+}
+
+static int ep_timerfd_gettime(int fd, struct itimerspec *cur)
+{
+    struct ap_obj *o = file_get(fd, AP_KIND_TIMERFD);
+    if (!o) return -1;
+    int r = ap_timerfd_gettime((struct ap_timerfd *)o, cur);
+    file_put(o);
+    return r;
+}
+
+static int ep_signalfd(int fd, const sigset_t *mask, int flags)
+{
+    if (fd == -1) return ap_signalfd_create(mask, flags);
+    if (fd < 0) return errno = EBADF, -1;
+    struct ap_obj *o = file_get(fd, AP_KIND_SIGNALFD);
+    if (!o) return -1;
+    int r = ap_signalfd_update((struct ap_signalfd *)o, mask);
+    file_put(o);
+    return r < 0 ? -1 : fd;
+}
 
 /* Evidence from the program's own I/O: a drained fd re-arms its EPOLLET bits. */
 static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
@@ -1381,6 +1448,7 @@ static int ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
         errno = EFAULT;
         return -1;
     }
+    ap_clockd_ensure(); /* a fork child's timers need the helper thread */
     for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
     if (!any) return ap_sys_ppoll(fds, nfds, ts, sigmask);
     int64_t deadline = deadline_of(-1, ts);
@@ -1469,6 +1537,10 @@ const struct ap_engine ap_engine_poll = {
     .epoll_ctl = ep_ctl,
     .epoll_wait = ep_wait,
     .eventfd = ep_eventfd,
+    .timerfd_create = ep_timerfd_create,
+    .timerfd_settime = ep_timerfd_settime,
+    .timerfd_gettime = ep_timerfd_gettime,
+    .signalfd = ep_signalfd,
     .owns = owns,
     .read = ep_read,
     .write = ep_write,

@@ -77,6 +77,11 @@ struct target {
                   struct timeval *timeout);
     int (*pselect)(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                    const struct timespec *timeout, const sigset_t *sigmask);
+    int (*timerfd_create)(int clockid, int flags);
+    int (*timerfd_settime)(int fd, int flags, const struct itimerspec *new_value,
+                           struct itimerspec *old_value);
+    int (*timerfd_gettime)(int fd, struct itimerspec *curr_value);
+    int (*signalfd)(int fd, const sigset_t *mask, int flags);
 };
 
 /* The target the current case runs against. */

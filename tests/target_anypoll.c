@@ -36,4 +36,8 @@ const struct target target_anypoll = {
     .ppoll = anypoll_ppoll,
     .select = anypoll_select,
     .pselect = anypoll_pselect,
+    .timerfd_create = anypoll_timerfd_create,
+    .timerfd_settime = anypoll_timerfd_settime,
+    .timerfd_gettime = anypoll_timerfd_gettime,
+    .signalfd = anypoll_signalfd,
 };

@@ -1,9 +1,12 @@
 /*
  * target_kernel.c — the "kernel" target: glibc's own epoll/eventfd and fd calls on the real
- * kernel. The only file of the suite that includes <sys/epoll.h> and <sys/eventfd.h> (Linux).
+ * kernel. The only file of the suite that includes <sys/epoll.h>, <sys/eventfd.h>, <sys/timerfd.h>
+ * and <sys/signalfd.h> (Linux).
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 
 #include "runner.h"
 
@@ -46,4 +49,8 @@ const struct target target_kernel = {
     .ppoll = ppoll,
     .select = select,
     .pselect = pselect,
+    .timerfd_create = timerfd_create,
+    .timerfd_settime = timerfd_settime,
+    .timerfd_gettime = timerfd_gettime,
+    .signalfd = signalfd,
 };

@@ -24,9 +24,10 @@ static const char usage_main[] =
     "commands:\n"
     "  probe [--engine NAME]     print the host, the engine anypoll uses here, and the result\n"
     "                            of a short self-check run through the anypoll_* API\n"
-    "  nosys [--keep-epoll] [--keep-eventfd] -- CMD [ARGS...]\n"
+    "  nosys [--keep-epoll] [--keep-eventfd] [--keep-timerfd] [--keep-signalfd] -- CMD [ARGS...]\n"
     "                            run CMD on \"a host without epoll\": the kernel refuses the\n"
-    "                            epoll and eventfd system calls with ENOSYS (Linux only)\n"
+    "                            epoll, eventfd, timerfd and signalfd system calls with ENOSYS\n"
+    "                            (Linux only)\n"
     "  help [COMMAND]            this text, or the help of COMMAND (same as COMMAND --help)\n"
     "\n"
     "environment:\n"
@@ -56,17 +57,21 @@ static const char usage_probe[] =
     "exit status: 0 the self-check passed; 1 it failed or no engine is usable; 2 usage error.\n";
 
 static const char usage_nosys[] =
-    "usage: anypoll nosys [--keep-epoll] [--keep-eventfd] [--] CMD [ARGS...]\n"
+    "usage: anypoll nosys [--keep-epoll] [--keep-eventfd] [--keep-timerfd] [--keep-signalfd]\n"
+    "                     [--] CMD [ARGS...]\n"
     "\n"
     "Runs CMD (found through PATH) on \"a host without epoll\": a seccomp-BPF filter, inherited\n"
     "by CMD and all its children, makes the kernel refuse epoll_create, epoll_create1,\n"
-    "epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2, eventfd and eventfd2 with ENOSYS, for\n"
+    "epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2, eventfd, eventfd2, timerfd_create,\n"
+    "timerfd_settime, timerfd_gettime, signalfd and signalfd4 with ENOSYS, for\n"
     "every ABI of this machine (x86_64, x32 and i386; or arm64 and 32-bit ARM). anypoll then\n"
     "finds its native engine unusable and has to emulate. Linux only; needs no privileges.\n"
     "\n"
     "options:\n"
     "  --keep-epoll     leave the epoll system calls alone\n"
     "  --keep-eventfd   leave the eventfd system calls alone\n"
+    "  --keep-timerfd   leave the timerfd system calls alone\n"
+    "  --keep-signalfd  leave the signalfd system calls alone\n"
     "\n"
     "environment:\n"
     "  ANYPOLL_ENGINE   passed on to CMD untouched (it forces CMD's anypoll engine)\n"
@@ -221,7 +226,7 @@ static int cmd_probe(int argc, char **argv)
 
 static int cmd_nosys(int argc, char **argv)
 {
-    int keep_epoll = 0, keep_eventfd = 0, i = 1;
+    int keep_epoll = 0, keep_eventfd = 0, keep_timerfd = 0, keep_signalfd = 0, i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_nosys, stdout);
@@ -230,6 +235,10 @@ static int cmd_nosys(int argc, char **argv)
             keep_epoll = 1;
         } else if (!strcmp(argv[i], "--keep-eventfd")) {
             keep_eventfd = 1;
+        } else if (!strcmp(argv[i], "--keep-timerfd")) {
+            keep_timerfd = 1;
+        } else if (!strcmp(argv[i], "--keep-signalfd")) {
+            keep_signalfd = 1;
         } else if (!strcmp(argv[i], "--")) {
             i++;
             break;
@@ -249,6 +258,7 @@ static int cmd_nosys(int argc, char **argv)
         fprintf(stderr, "anypoll nosys: no command given\n\n%s", usage_nosys);
         return EXIT_USAGE;
     }
+    ap_nosys_keep_timers(keep_timerfd, keep_signalfd);
     if (ap_nosys_install(keep_epoll, keep_eventfd) != 0) {
         fprintf(stderr, "anypoll nosys: cannot install the seccomp filter: %s%s\n",
                 strerror(errno),

@@ -9,5 +9,8 @@ int ap_nosys_supported(void);
  * (unless keep_eventfd) with ENOSYS, for this process and everything it execs.
  * 0, or -1 with errno. */
 int ap_nosys_install(int keep_epoll, int keep_eventfd);
+/* The timerfd (timerfd_create/settime/gettime) and signalfd (signalfd, signalfd4) calls are
+ * refused too unless this, called before ap_nosys_install, keeps them. */
+void ap_nosys_keep_timers(int keep_timerfd, int keep_signalfd);
 
 #endif

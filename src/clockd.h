@@ -1,0 +1,37 @@
+/*
+ * clockd.h — the emulation engines' helper thread for timerfd and signalfd (internal).
+ *
+ * One thread per process, started by the first timerfd or signalfd and kept for the life of
+ * the process (restarted in a fork child that inherited timerfds or signalfds by the next
+ * anypoll call that may need it: wait, poll, settime...; a read needs none). It does
+ * what the kernel does from its timer interrupt and from signal generation: expiries of
+ * emulated timerfds (timerfd.c) and readiness of emulated signalfds (signalfd.c), under the
+ * engine lock, waking watchers — so a timerfd becomes readable at its deadline although nobody
+ * is in epoll_wait or read. It blocks every signal, so it never takes one from the program.
+ */
+#ifndef AP_CLOCKD_H
+#define AP_CLOCKD_H
+
+#include <stdint.h>
+
+/* Under the engine lock: the set of timers/signalfds changed; start the thread if this
+ * process has none yet, and make it recompute when to wake. */
+void ap_clockd_kick(void);
+/* Under the engine lock: the schedule changed; wake the thread if this process has one. Never
+ * starts one (in a fork child, the next wait or poll does): TSan, and POSIX for a child of a
+ * multi-threaded process, forbid creating threads there, and a child that only reads, sets or
+ * closes inherited timers needs none. */
+void ap_clockd_poke(void);
+/* Under the engine lock: a timerfd or signalfd was created (starts the thread) / released. */
+void ap_clockd_hold(void);
+void ap_clockd_drop(void);
+/* Without the lock: restarts the thread in a fork child that inherited timers or signalfds
+ * (cheap when nothing is needed: one atomic load). */
+void ap_clockd_ensure(void);
+
+/* Provided by timerfd.c and signalfd.c, called by the thread under the engine lock: do the
+ * due work, return how long the thread may sleep in ns (-1: until kicked). */
+int64_t ap_timerfd_scan(void);
+int64_t ap_signalfd_scan(void);
+
+#endif
