@@ -548,7 +548,8 @@ EOF
         why "the program linked against the installed library failed (exit $rc)"
         return 1
     }
-    LD_LIBRARY_PATH=$prefix/lib ldd "$dir/hello" | grep -q "$prefix/lib/libanypoll.so" || {
+    # grep reads all of ldd's output: with -q it could exit first and SIGPIPE ldd (pipefail).
+    LD_LIBRARY_PATH=$prefix/lib ldd "$dir/hello" | grep -c "$prefix/lib/libanypoll.so" >/dev/null || {
         why "the program did not load $prefix/lib/libanypoll.so"
         return 1
     }
