@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [demo|check] — make sure the tools `make demo` / `make check` need are here.
+# scripts/deps.sh [demo|check|bench] — make sure the tools `make demo` / `make check` / `make bench`
+# need are here.
 #
 # Checks each requirement by what it provides (a command or a file), which takes a few
 # milliseconds when everything is present. Whatever is missing is installed from Debian 12
 # packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
-# and fails. `demo` needs only the native compiler; `check` (the default) needs everything.
+# and fails. `demo` needs only the native compiler; `check` (the default) needs everything
+# but the benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev).
 set -euo pipefail
 
 profile=${1:-check}
 case $profile in
-demo | check) ;;
+demo | check | bench) ;;
 -h | --help)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
-    echo "usage: $0 [demo|check]" >&2
+    echo "usage: $0 [demo|check|bench]" >&2
     exit 2
     ;;
 esac
@@ -49,6 +51,16 @@ check_all() {
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
+        need libevent-dev test -e /usr/include/event2/event.h # bench-smoke builds the benchmarks
+        need libev-dev test -e /usr/include/ev.h
+    fi
+    if [ "$profile" = bench ]; then
+        need python3 test -x /usr/bin/python3 # scripts/bench-report
+        need gnuplot-nox have gnuplot
+        need wrk have wrk
+        need valgrind have valgrind # instruction counts
+        need libevent-dev test -e /usr/include/event2/event.h
+        need libev-dev test -e /usr/include/ev.h
     fi
     # No clang yet: its runtime package cannot be checked, so it comes along with it.
     if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi
