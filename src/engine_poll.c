@@ -468,9 +468,19 @@ static void watcher_unlink(struct ap_reg *r)
     r->wnext = r->wprev = NULL;
 }
 
+/* Live EPOLLET registrations of plain fds in this process: while there are none, the
+ * evidence of the program's I/O (io_seen) has nobody to tell and skips the lock. */
+static atomic_long et_plain_regs;
+static void et_count(const struct ap_reg *r, long delta)
+{
+    if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN)
+        atomic_fetch_add_explicit(&et_plain_regs, delta, memory_order_relaxed);
+}
+
 /* Removes a registration from everything; its memory goes when no poll() can refer to it. */
 static void reg_kill(struct ap_reg *r)
 {
+    if (!r->dead) et_count(r, -1);
     struct ap_epoll *ep = r->ep;
     ready_del(r);
     hash_remove(ep, r);
@@ -639,6 +649,7 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         r->nread = -1;
         r->events = events | EPOLLERR | EPOLLHUP;
         r->data = event->data.u64;
+        et_count(r, +1);
         r->wnext = o->watchers;
         if (o->watchers) o->watchers->wprev = r;
         o->watchers = r;
@@ -667,7 +678,9 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
             errno = EINVAL;
             goto out;
         }
+        et_count(r, -1);
         r->events = events | EPOLLERR | EPOLLHUP;
+        et_count(r, +1);
         r->data = event->data.u64;
         r->disabled = 0;
         r->seen = 0; /* MOD re-reads readiness: an edge if ready now */
@@ -1110,16 +1123,19 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
             break;
         }
         /* The answer is this round's poll unless the array changed meanwhile or nested
-         * instances must be looked at (their fds were only in the set to wake us). */
-        apply_pending(ep);
-        if (!ep->changed && s.borrowed) {
-            do_poll = TAKE_RESULTS;
-        } else {
+         * instances must be looked at (their fds were only in the set to wake us). Wake
+         * channels are drained from the set that was polled before apply_pending may grow
+         * or compact a borrowed array and free the registrations it named. */
+        if (ep->changed || ep->pending || !s.borrowed) {
             for (int i = 0; i < s.n; i++)
                 if (s.preg[i] && !s.preg[i]->obj && (s.pfd[i].revents & POLLIN))
                     ep_drain(s.preg[i]->ep);
             do_poll = POLL_NOW;
+        } else {
+            do_poll = TAKE_RESULTS;
         }
+        apply_pending(ep);
+        if (ep->changed) do_poll = POLL_NOW;
         all_suspects = ticking && pr == 0;
     }
     set_free(&s);
@@ -1341,6 +1357,7 @@ static int ep_signalfd(int fd, const sigset_t *mask, int flags)
 /* Evidence from the program's own I/O: a drained fd re-arms its EPOLLET bits. */
 static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
 {
+    if (!atomic_load_explicit(&et_plain_regs, memory_order_relaxed)) return;
     if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
     int again = res < 0 && (err == EAGAIN || err == EWOULDBLOCK);
     if (res < 0 && !again) return;
