@@ -1081,16 +1081,16 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
             break;
         }
         /* The answer is this round's poll unless the array changed meanwhile or nested
-         * instances must be looked at (their fds were only in the set to wake us). */
-        apply_pending(ep);
-        if (!ep->changed && s.borrowed) {
-            do_poll = TAKE_RESULTS;
-        } else {
+         * instances must be looked at (their fds were only in the set to wake us). Wake-ups
+         * are drained before apply_pending: it may grow or compact the instance's arrays,
+         * which a borrowed set still points to. */
+        int take = !ep->changed && !ep->pending && s.borrowed;
+        if (!take)
             for (int i = 0; i < s.n; i++)
                 if (s.preg[i] && !s.preg[i]->obj && (s.pfd[i].revents & POLLIN))
                     ep_drain(s.preg[i]->ep);
-            do_poll = POLL_NOW;
-        }
+        apply_pending(ep);
+        do_poll = take ? TAKE_RESULTS : POLL_NOW;
         all_suspects = ticking && pr == 0;
     }
     set_free(&s);

@@ -10,4 +10,8 @@ int ap_nosys_supported(void);
  * 0, or -1 with errno. */
 int ap_nosys_install(int keep_epoll, int keep_eventfd);
 
+/* run.c: `anypoll run` (argv[0] is "run"; argv0 is the command's own argv[0]) and its help. */
+int ap_cmd_run(int argc, char **argv, const char *argv0);
+extern const char ap_usage_run[];
+
 #endif
