@@ -20,6 +20,10 @@ LDFLAGS_ALL = -pthread $(EXTRA_LDFLAGS)
 
 LIB_SRC   = $(wildcard src/*.c)
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/obj/lib/%.o)
+# The drop-in (src/dropin*.c: read, close, epoll_ctl... under their standard names) is in
+# libanypoll.a/.so; libanypoll-prefixed.a leaves it out for what must keep reaching libc by
+# those names: the suite's kernel target, the sanitizers' interceptors, the anypoll command.
+PREFIXED_OBJ = $(filter-out $(BUILD)/obj/lib/dropin%,$(LIB_OBJ))
 TOOL_SRC  = $(wildcard tools/*.c)
 TEST_SRC  = $(wildcard tests/*.c)
 EX_SRC    = $(wildcard examples/*.c)
@@ -27,7 +31,7 @@ EXAMPLES  = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all lib check demo deps install clean
 all: lib $(BUILD)/anypoll $(BUILD)/conformance $(EXAMPLES)
-lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so
+lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so $(BUILD)/libanypoll-prefixed.a
 
 $(BUILD)/obj/lib/%.o: src/%.c $(wildcard src/*.h) include/anypoll.h
 	@mkdir -p $(dir $@)
@@ -37,18 +41,22 @@ $(BUILD)/libanypoll.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(BUILD)/libanypoll-prefixed.a: $(PREFIXED_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/libanypoll.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libanypoll.so -o $@ $^ $(LDFLAGS_ALL)
 
-$(BUILD)/anypoll: $(TOOL_SRC) $(BUILD)/libanypoll.a $(wildcard tools/*.h)
-	$(CC) $(CFLAGS_ALL) -Itools -o $@ $(TOOL_SRC) $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+$(BUILD)/anypoll: $(TOOL_SRC) $(BUILD)/libanypoll-prefixed.a $(wildcard tools/*.h)
+	$(CC) $(CFLAGS_ALL) -Itools -o $@ $(TOOL_SRC) $(BUILD)/libanypoll-prefixed.a $(LDFLAGS_ALL)
 
-$(BUILD)/conformance: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libanypoll.a
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $(TEST_SRC) $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+$(BUILD)/conformance: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libanypoll-prefixed.a
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $(TEST_SRC) $(BUILD)/libanypoll-prefixed.a $(LDFLAGS_ALL)
 
-$(BUILD)/examples/%: examples/%.c $(BUILD)/libanypoll.a
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libanypoll-prefixed.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libanypoll.a $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libanypoll-prefixed.a $(LDFLAGS_ALL)
 
 # check and demo first install their tools (scripts/deps.sh is quick when all are present),
 # so they build in a second make: on a fresh machine the compiler may not exist yet.
@@ -65,7 +73,7 @@ deps:
 
 install: lib $(BUILD)/anypoll
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(BUILD)/libanypoll.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libanypoll.a $(BUILD)/libanypoll-prefixed.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libanypoll.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/anypoll.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(BUILD)/anypoll $(DESTDIR)$(PREFIX)/bin/

@@ -5,8 +5,9 @@
 # Checks each requirement by what it provides (a command or a file), which takes a few
 # milliseconds when everything is present. Whatever is missing is installed from Debian 12
 # packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
-# and fails. `demo` needs only the native compiler; `check` (the default) needs everything
-# but the benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev).
+# and fails. `demo` needs the native compiler and the real clients' runtimes and libraries
+# (tests/clients/: the scoreboard's rows); `check` (the default) needs everything but the
+# benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev).
 set -euo pipefail
 
 profile=${1:-check}
@@ -28,6 +29,7 @@ need() { # need PACKAGE TEST...   — PACKAGE is missing unless TEST succeeds
     "$@" >/dev/null 2>&1 || missing+=("$pkg")
 }
 have() { command -v "$1"; }
+have_cargo() { have cargo || test -x "$HOME/.cargo/bin/cargo"; } # rustup's, if not on PATH
 
 # clang finds its sanitizer runtimes (Debian: libclang-rt-14-dev) under its resource directory.
 clang_rt() {
@@ -41,8 +43,17 @@ check_all() {
     need make have make
     need gcc have gcc
     need libc6-dev test -e /usr/include/stdio.h
+    # the real clients of tests/clients/ (make clients; the scoreboard and the clients steps)
+    need pkg-config have pkg-config
+    need python3 test -x /usr/bin/python3
+    need nodejs have node
+    need libuv1-dev test -e /usr/include/uv.h
+    need libevent-dev test -e /usr/include/event2/event.h
+    need libev-dev test -e /usr/include/ev.h
+    need cargo have_cargo
+    need librust-tokio-dev compgen -G '/usr/share/cargo/registry/tokio-1.*'
+    need librust-hyper-dev compgen -G '/usr/share/cargo/registry/hyper-0.14.*'
     if [ "$profile" = check ]; then
-        need pkg-config have pkg-config
         need python3 have python3
         need clang have clang
         if have clang >/dev/null; then need libclang-rt-14-dev clang_rt; fi

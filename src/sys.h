@@ -10,6 +10,20 @@
 
 #include "anypoll.h"
 
+/* Where the library reaches the kernel by direct system calls (sys_linux.c), never through
+ * libc's names: only there can the drop-in (dropin.c) export read, close, poll... itself. */
+#ifndef AP_SYS_DIRECT /* -DAP_SYS_DIRECT=0 builds the libc path (other hosts') on Linux too */
+#if defined(__linux__) && !defined(__COSMOPOLITAN__) && (defined(__x86_64__) || defined(__aarch64__))
+#define AP_SYS_DIRECT 1
+#else
+#define AP_SYS_DIRECT 0
+#endif
+#endif
+#if AP_SYS_DIRECT
+/* One system call, the kernel's raw answer (-errno on failure). */
+long ap_sys_raw(long n, long a, long b, long c, long d, long e, long f);
+#endif
+
 ssize_t ap_sys_read(int fd, void *buf, size_t n);
 ssize_t ap_sys_write(int fd, const void *buf, size_t n);
 ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n);

@@ -1,8 +1,10 @@
 /*
  * sys_posix.c — the host's fd calls on POSIX hosts (Linux, the BSDs, macOS, Cosmopolitan).
  *
- * Plain libc calls for the prefixed build. Nothing here knows about epoll; the only host
- * differences are the few calls some systems lack (ppoll, dup3, accept4), filled in below.
+ * Plain libc calls where the library cannot make system calls itself; on Linux x86_64/aarch64
+ * sys_linux.c makes the fd calls directly instead (AP_SYS_DIRECT), so that the drop-in's own
+ * read, close, poll... are never reached from inside. Nothing here knows about epoll; the only
+ * host differences are the few calls some systems lack (ppoll, dup3, accept4), filled in below.
  */
 #include "sys.h"
 
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if !AP_SYS_DIRECT
 ssize_t ap_sys_read(int fd, void *buf, size_t n) { return read(fd, buf, n); }
 ssize_t ap_sys_write(int fd, const void *buf, size_t n) { return write(fd, buf, n); }
 ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n) { return readv(fd, iov, n); }
@@ -111,6 +114,8 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
 #endif
 }
 
+#endif /* !AP_SYS_DIRECT */
+
 int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 {
 #if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
@@ -118,8 +123,8 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 #else
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return -1;
     for (int i = 0; i < 2; i++) {
-        fcntl(sv[i], F_SETFD, FD_CLOEXEC);
-        fcntl(sv[i], F_SETFL, fcntl(sv[i], F_GETFL) | O_NONBLOCK);
+        ap_sys_fcntl(sv[i], F_SETFD, FD_CLOEXEC);
+        ap_sys_fcntl(sv[i], F_SETFL, ap_sys_fcntl(sv[i], F_GETFL, 0) | O_NONBLOCK);
     }
     return 0;
 #endif
@@ -133,9 +138,9 @@ int ap_sys_move_high(int fd)
     /* the top of the table, but not so far up that the kernel must grow it by megabytes */
     long top = (long)rl.rlim_cur > 4096 + 256 ? 4096 : (long)rl.rlim_cur - (long)rl.rlim_cur / 4;
     if (fd >= top) return fd;
-    int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)top);
+    int hi = ap_sys_fcntl(fd, F_DUPFD_CLOEXEC, (int)top);
     if (hi < 0) return fd;
-    close(fd);
+    ap_sys_close(fd);
     return hi;
 }
 
@@ -194,7 +199,8 @@ static int unix_diag(uint32_t ino, uint32_t show, uint16_t want, void *out, size
     } a;
     int rc = -1;
     ssize_t got;
-    if (send(nl, &q, sizeof q, 0) == (ssize_t)sizeof q && (got = recv(nl, &a, sizeof a, 0)) > 0 &&
+    if (ap_sys_send(nl, &q, sizeof q, 0) == (ssize_t)sizeof q &&
+        (got = ap_sys_recv(nl, &a, sizeof a, 0)) > 0 &&
         (size_t)got >= sizeof a.h + sizeof(struct ap_unix_diag_msg) && a.h.type == 20) {
         size_t off = sizeof a.h + sizeof(struct ap_unix_diag_msg);
         while (off + sizeof(struct ap_rtattr) <= (size_t)got) {
@@ -209,7 +215,7 @@ static int unix_diag(uint32_t ino, uint32_t show, uint16_t want, void *out, size
             off += (at.len + 3u) & ~3u;
         }
     }
-    close(nl);
+    ap_sys_close(nl);
     return rc;
 }
 

@@ -1,73 +1,30 @@
 #!/usr/bin/env bash
-# tests/demo.sh — what `make demo` runs after the build: anypoll on this machine as it is, and
-# on "a host without epoll" (build/anypoll nosys: the kernel refuses epoll and eventfd).
-#
-#   probe  build/anypoll probe: which engine, and does its self-check pass
-#   echo   build/examples/echo: a TCP echo server + 8 clients, every byte verified
-#
-# Each run must pick the expected engine (native with the kernel's epoll, poll without it) and
-# succeed. Prints one line per run, the output of any run that failed, and exits non-zero if
-# anything failed. BUILD=dir selects another build directory (default: build).
+# tests/demo.sh — what `make demo` runs after `make all` (scripts/deps.sh demo installed the
+# runtimes and libraries first): builds the real clients of tests/clients/ (`make clients`) and
+# prints the scoreboard (scripts/scoreboard.sh) — anypoll's probe, its C echo and unmodified
+# Python, Node.js, libuv, libevent, libev and tokio programs, each on this Linux with its
+# kernel's epoll, on "a host without epoll" (`anypoll nosys`) without and with anypoll, and on
+# anypoll's poll engine. Exits non-zero if a cell is not what its host must give; a client that
+# could not be built shows as "not installed" (its build error is printed first), never as ✓.
+# BUILD=dir selects another build directory (default: build).
 set -u
 cd "$(dirname "$0")/.." || exit 2
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 BUILD=${BUILD:-build}
-ANYPOLL=$BUILD/anypoll
-ECHO=$BUILD/examples/echo
-for f in "$ANYPOLL" "$ECHO"; do
-    [[ -x $f ]] || { echo "demo: $f is missing: run make first" >&2; exit 2; }
+MAKE=${MAKE:-make}
+for f in "$BUILD/anypoll" "$BUILD/examples/echo" "$BUILD/libanypoll.so"; do
+    [[ -e $f ]] || { echo "demo: $f is missing: run make first" >&2; exit 2; }
 done
-# ANYPOLL_ENGINE would override the choice this demo is about.
-unset ANYPOLL_ENGINE
-TIMEOUT=()
-command -v timeout >/dev/null && TIMEOUT=(timeout 120)
 
-passed=0
-failed=0
-
-# run WHAT WHERE EXPECTED_ENGINE CMD... — runs CMD, prints a summary line, keeps the score.
-run() {
-    local what=$1 where=$2 expect=$3
-    shift 3
-    local out rc engine detail problem=""
-    out=$("${TIMEOUT[@]}" "$@" 2>&1)
-    rc=$?
-    case $what in
-    probe)
-        engine=$(sed -n 's/^engine: \([^ ]*\).*/\1/p' <<<"$out" | head -n1)
-        detail=$(sed -n 's/^self-check: //p' <<<"$out" | head -n1)
-        detail="self-check ${detail:-missing}"
-        ;;
-    echo)
-        engine=$(sed -n 's/^echo: engine \([^,]*\),.*/\1/p' <<<"$out" | head -n1)
-        detail=$(sed -n 's/^echo: engine [^,]*, //p' <<<"$out" | head -n1)
-        [[ -n $detail ]] || detail=$(grep -m1 'FAIL' <<<"$out")
-        ;;
-    esac
-    [[ -n $engine ]] || engine=none
-    if ((rc == 124)) && ((${#TIMEOUT[@]})); then
-        problem="timed out"
-    elif ((rc != 0)); then
-        problem="exit status $rc"
-    fi
-    if [[ $engine != "$expect" ]]; then
-        problem="${problem:+$problem, }engine $engine, expected $expect"
-    fi
-    if [[ -z $problem ]]; then
-        passed=$((passed + 1))
-        printf '  ok    %-5s %-26s engine %-7s %s\n' "$what" "$where" "$engine" "$detail"
-    else
-        failed=$((failed + 1))
-        printf '  FAIL  %-5s %-26s engine %-7s %s\n' "$what" "$where" "$engine" "$detail"
-        printf '        (%s) output of: %s\n' "$problem" "$*"
-        sed 's/^/        | /' <<<"$out"
-    fi
-}
-
-echo "anypoll demo ($BUILD, host $(uname -sm))"
-run probe "with the kernel's epoll" native "$ANYPOLL" probe
-run probe "without epoll (nosys)" poll "$ANYPOLL" nosys -- "$ANYPOLL" probe
-run echo "with the kernel's epoll" native "$ECHO"
-run echo "without epoll (nosys)" poll "$ANYPOLL" nosys -- "$ECHO"
-echo "demo: $passed passed, $failed failed"
-((failed == 0))
+start=$SECONDS
+log=$BUILD/clients/make.log
+mkdir -p "$BUILD/clients"
+echo "demo: building the clients (make BUILD=$BUILD clients; the first tokio + hyper build takes a minute or two)"
+if ! "$MAKE" --no-print-directory -k -j2 BUILD="$BUILD" clients >"$log" 2>&1; then
+    echo "demo: some clients did not build; they show as not installed / not built:"
+    grep -E 'not installed:|error' "$log" | head -n 10 | sed 's/^/  /'
+fi
+echo "demo: clients built in $((SECONDS - start)) s"
+echo
+bash scripts/scoreboard.sh --build "$BUILD"

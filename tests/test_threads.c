@@ -482,3 +482,26 @@ TEST(thread_two_waiters_both_see_level_triggered_add)
     CLOSE(p[1]);
     CLOSE(ep);
 }
+
+/* Many pipes ADDed while a thread is blocked: the poll engine grows its arrays when the waiter
+ * comes back, and the waiter must not read the wake-ups of its round from the arrays it polled
+ * (freed by that growth: a use after free ASan reports, a crash under tokio). The last pipe
+ * made readable is the answer. */
+TEST(thread_adds_grow_the_set_of_a_blocked_waiter)
+{
+    enum { N = 200 };
+    int ep = new_epoll();
+    int p[N][2];
+    for (int i = 0; i < N; i++) make_pipe(p[i], O_NONBLOCK);
+    struct waiter w;
+    pthread_t t = start_waiter(&w, ep, 10000);
+    for (int i = 0; i < N; i++) ADD(ep, p[i][0], EPOLLIN, 1000 + i);
+    write_str(p[N - 1][1], "x");
+    join_thread(t);
+    CHECK_EVENTS(w.n, w.evs, EV(EPOLLIN, 1000 + N - 1));
+    for (int i = 0; i < N; i++) {
+        CLOSE(p[i][0]);
+        CLOSE(p[i][1]);
+    }
+    CLOSE(ep);
+}

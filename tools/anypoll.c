@@ -1,7 +1,8 @@
 /*
  * anypoll.c — the `anypoll` command: `probe` (which engine, and does it work), `nosys` (run a
- * command on a host without epoll) and help. Portable: uses only anypoll.h and POSIX; the
- * Linux-only part of nosys lives in nosys_linux.c.
+ * command on a host without epoll), `run` (run.c: a command with the drop-in preloaded) and
+ * help. Portable: uses only anypoll.h and POSIX; the Linux-only part of nosys lives in
+ * nosys_linux.c.
  */
 #include "anypoll.h"
 #include "tool.h"
@@ -28,11 +29,16 @@ static const char usage_main[] =
     "                            run CMD on \"a host without epoll\": the kernel refuses the\n"
     "                            epoll, eventfd, timerfd and signalfd system calls with ENOSYS\n"
     "                            (Linux only)\n"
+    "  run [--engine NAME] [--nosys] -- CMD [ARGS...]\n"
+    "                            run an unmodified CMD with the drop-in libanypoll.so\n"
+    "                            preloaded; --nosys: on \"a host without epoll\"\n"
     "  help [COMMAND]            this text, or the help of COMMAND (same as COMMAND --help)\n"
     "\n"
     "environment:\n"
     "  ANYPOLL_ENGINE=NAME       force engine NAME (native, poll) instead of the automatic\n"
     "                            choice; an unknown or unusable name makes every call fail\n"
+    "  ANYPOLL_REPORT=FILE       append `anypoll: pid N engine E host H` to FILE when a\n"
+    "                            process first chooses its engine\n"
     "\n"
     "exit status: that of the command (see anypoll COMMAND --help); 2 for a usage error.\n";
 
@@ -271,6 +277,9 @@ static int cmd_nosys(int argc, char **argv)
     return EXIT_NOEXEC;
 }
 
+static const char *argv0 = "anypoll";
+static int cmd_run(int argc, char **argv) { return ap_cmd_run(argc, argv, argv0); }
+
 /* --- main -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -280,6 +289,7 @@ static const struct {
 } commands[] = {
     {"probe", cmd_probe, usage_probe},
     {"nosys", cmd_nosys, usage_nosys},
+    {"run", cmd_run, ap_usage_run},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -290,6 +300,7 @@ static int is_help(const char *s)
 
 int main(int argc, char **argv)
 {
+    argv0 = argv[0];
     if (argc < 2) {
         fputs(usage_main, stderr);
         return EXIT_USAGE;

@@ -13,4 +13,8 @@ int ap_nosys_install(int keep_epoll, int keep_eventfd);
  * refused too unless this, called before ap_nosys_install, keeps them. */
 void ap_nosys_keep_timers(int keep_timerfd, int keep_signalfd);
 
+/* run.c: `anypoll run` (argv[0] is "run"; argv0 is the command's own argv[0]) and its help. */
+int ap_cmd_run(int argc, char **argv, const char *argv0);
+extern const char ap_usage_run[];
+
 #endif

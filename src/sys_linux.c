@@ -1,0 +1,156 @@
+/*
+ * sys_linux.c — the host's fd calls on Linux (x86_64, aarch64): direct system calls.
+ *
+ * Room: the sys layer (see sys.h). The drop-in build exports read, write, close, poll, select...
+ * itself (dropin.c), so the library cannot reach the kernel through those names: from a
+ * preloaded libanypoll.so they would come back into anypoll, and in a program statically
+ * linked with libanypoll.a they *are* anypoll. Here every fd call the library makes is one
+ * `syscall`/`svc #0` instruction, with libc's conventions (-1 and errno; errno untouched on
+ * success). Only calls both architectures have are used (aarch64 lacks poll, select, dup2).
+ * Other Linux architectures and every other host use sys_posix.c (AP_SYS_DIRECT is 0).
+ *
+ * Unlike libc's wrappers these are not pthread cancellation points; anypoll's callers (libuv,
+ * tokio, Python) do not cancel threads.
+ */
+#include "sys.h"
+
+#if AP_SYS_DIRECT
+
+#include <asm/unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+
+#define KERNEL_SIGSET_SIZE 8 /* _NSIG / 8: what the kernel checks, not glibc's sigset_t size */
+
+long ap_sys_raw(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+#else /* aarch64 */
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc #0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory", "cc");
+    return x0;
+#endif
+}
+
+/* The kernel's answer as libc gives it. */
+static long res(long r)
+{
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+#define SYS3(n, a, b, c) res(ap_sys_raw((n), (long)(a), (long)(b), (long)(c), 0, 0, 0))
+#define SYS6(n, a, b, c, d, e, f)                                                                  \
+    res(ap_sys_raw((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
+
+ssize_t ap_sys_read(int fd, void *buf, size_t n) { return SYS3(__NR_read, fd, buf, n); }
+ssize_t ap_sys_write(int fd, const void *buf, size_t n) { return SYS3(__NR_write, fd, buf, n); }
+ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n) { return SYS3(__NR_readv, fd, iov, n); }
+ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n)
+{
+    return SYS3(__NR_writev, fd, iov, n);
+}
+ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+{
+    return SYS6(__NR_recvfrom, fd, buf, n, flags, a, al);
+}
+ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+                      socklen_t al)
+{
+    return SYS6(__NR_sendto, fd, buf, n, flags, a, al);
+}
+ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags)
+{
+    return ap_sys_recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags)
+{
+    return ap_sys_sendto(fd, buf, n, flags, NULL, 0);
+}
+ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags)
+{
+    return SYS3(__NR_recvmsg, fd, m, flags);
+}
+ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    return SYS3(__NR_sendmsg, fd, m, flags);
+}
+int ap_sys_accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
+{
+    return (int)SYS6(__NR_accept4, fd, a, al, flags, 0, 0);
+}
+int ap_sys_close(int fd) { return (int)SYS3(__NR_close, fd, 0, 0); }
+int ap_sys_dup(int fd) { return (int)SYS3(__NR_dup, fd, 0, 0); }
+int ap_sys_dup3(int oldfd, int newfd, int flags) { return (int)SYS3(__NR_dup3, oldfd, newfd, flags); }
+int ap_sys_fcntl(int fd, int cmd, intptr_t arg) { return (int)SYS3(__NR_fcntl, fd, cmd, arg); }
+
+int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+    struct timespec left; /* the kernel writes the time left back: not into the caller's */
+    if (ts) left = *ts;
+    return (int)SYS6(__NR_ppoll, fds, n, ts ? &left : NULL, mask, KERNEL_SIGSET_SIZE, 0);
+}
+
+/* pselect6's sixth argument: the mask and its size, together. */
+struct sigset_arg {
+    const sigset_t *ss;
+    size_t len;
+};
+
+int ap_sys_pselect(int n, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
+                   const sigset_t *mask)
+{
+    struct timespec left;
+    struct sigset_arg sa = {mask, KERNEL_SIGSET_SIZE};
+    if (ts) left = *ts;
+    return (int)SYS6(__NR_pselect6, n, r, w, x, ts ? &left : NULL, &sa);
+}
+
+/* select: Linux writes the time left back into the caller's timeval. */
+int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+#ifdef __NR_select
+    return (int)SYS6(__NR_select, n, r, w, x, tv, 0);
+#else
+    struct timespec ts;
+    if (tv) {
+        if (tv->tv_sec < 0 || tv->tv_usec < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
+        ts.tv_nsec = (long)(tv->tv_usec % 1000000) * 1000;
+    }
+    int rc = (int)SYS6(__NR_pselect6, n, r, w, x, tv ? &ts : NULL, NULL);
+    if (tv) {
+        tv->tv_sec = ts.tv_sec;
+        tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
+    }
+    return rc;
+#endif
+}
+
+#else
+typedef int ap_sys_linux_unused; /* another host: sys_posix.c serves it */
+#endif
