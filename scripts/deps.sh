@@ -49,6 +49,8 @@ check_all() {
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
+        need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
+        need wine have wine # the Windows build's tests
     fi
     # No clang yet: its runtime package cannot be checked, so it comes along with it.
     if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi

@@ -10,4 +10,10 @@ int ap_nosys_supported(void);
  * 0, or -1 with errno. */
 int ap_nosys_install(int keep_epoll, int keep_eventfd);
 
+#ifdef _WIN32
+/* Windows has no socketpair(): a connected loopback TCP pair (socketpair_win.c). */
+int ap_tool_socketpair(int domain, int type, int protocol, int sv[2]);
+#define socketpair ap_tool_socketpair
+#endif
+
 #endif
