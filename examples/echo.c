@@ -18,10 +18,8 @@
  */
 #include "anypoll.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#endif
 
 #define WATCHDOG_SECONDS 30
 #define MAX_EVENTS 64
@@ -53,6 +55,37 @@ static void on_alarm(int sig)
     if (write(2, msg, sizeof msg - 1) < 0) _exit(1);
     _exit(1);
 }
+
+#ifdef _WIN32
+/* Winsock (anypoll.h brought it in): a socket is its SOCKET value as an int, errors come from
+ * WSAGetLastError(), and there is no SIGPIPE or alarm(): a watchdog thread takes their place. */
+#define SHUT_WR SD_SEND
+static int connect_in_progress(void) { return WSAGetLastError() == WSAEWOULDBLOCK; }
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    Sleep(WATCHDOG_SECONDS * 1000);
+    on_alarm(0);
+    return NULL;
+}
+static void start_watchdog(void)
+{
+    WSADATA d;
+    pthread_t t;
+    WSAStartup(MAKEWORD(2, 2), &d);
+    if (pthread_create(&t, NULL, watchdog, NULL) != 0) fail("pthread_create");
+}
+static void stop_watchdog(void) {}
+#else
+static int connect_in_progress(void) { return errno == EINPROGRESS; }
+static void start_watchdog(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGALRM, on_alarm);
+    alarm(WATCHDOG_SECONDS);
+}
+static void stop_watchdog(void) { alarm(0); }
+#endif
 
 static void set_nonblocking(int fd)
 {
@@ -186,7 +219,7 @@ static int client_pump(struct client *c, uint32_t events)
         socklen_t len = sizeof err;
         struct sockaddr_in peer;
         socklen_t plen = sizeof peer;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err)
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *)&err, &len) != 0 || err)
             fail("client %d: connect: %s", c->id, strerror(err ? err : errno));
         if (getpeername(c->fd, (struct sockaddr *)&peer, &plen) != 0) {
             if (events & (EPOLLERR | EPOLLHUP)) fail("client %d: connection failed", c->id);
@@ -273,9 +306,7 @@ int main(int argc, char **argv)
             return !strcmp(argv[i], "--help") ? 0 : 2;
         }
     }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGALRM, on_alarm);
-    alarm(WATCHDOG_SECONDS);
+    start_watchdog();
 
     if (want && anypoll_use_engine(want) != 0) fail("engine %s: %s", want, strerror(errno));
     const char *engine = anypoll_engine_name();
@@ -311,7 +342,7 @@ int main(int argc, char **argv)
         if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) fail("socket: %s", strerror(errno));
         set_nonblocking(c->fd);
         if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) == 0) c->connected = 1;
-        else if (errno != EINPROGRESS) fail("connect: %s", strerror(errno));
+        else if (!connect_in_progress()) fail("connect: %s", strerror(errno));
         watch(ep, c->fd, STREAM_EVENTS, c);
     }
     struct epoll_event evs[MAX_EVENTS];
@@ -336,7 +367,7 @@ int main(int argc, char **argv)
         anypoll_close(srv.lfd))
         fail("close: %s", strerror(errno));
     free(clients);
-    alarm(0);
+    stop_watchdog();
     printf("echo: engine %s, %d client%s, %llu bytes echoed and verified\n", engine, nclients,
            nclients == 1 ? "" : "s", total);
     return 0;

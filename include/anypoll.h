@@ -20,11 +20,54 @@
 #include <stdint.h>
 #include <signal.h>
 #include <time.h>
-#include <poll.h>
 #include <sys/types.h>
+#if defined(_WIN32)
+/* Windows: sockets are SOCKET values passed as int (see docs/windows.md); Winsock gives
+ * struct sockaddr, fd_set, struct timeval and struct pollfd, the rest is defined here. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+typedef unsigned long nfds_t;
+#ifndef _POSIX
+typedef _sigset_t sigset_t; /* accepted, never used: Windows has no signal masks */
+#endif
+struct iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+struct msghdr {
+    void *msg_name;
+    socklen_t msg_namelen;
+    struct iovec *msg_iov;
+    size_t msg_iovlen;
+    void *msg_control;
+    size_t msg_controllen;
+    int msg_flags;
+};
+#ifndef O_NONBLOCK
+#define O_NONBLOCK 04000 /* Linux's values, so EFD_/SOCK_ flags mean the same everywhere */
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 02000000
+#endif
+#ifndef SOCK_NONBLOCK
+#define SOCK_NONBLOCK O_NONBLOCK
+#define SOCK_CLOEXEC O_CLOEXEC
+#endif
+#ifndef F_GETFD
+#define F_DUPFD 0
+#define F_GETFD 1
+#define F_SETFD 2
+#define F_GETFL 3
+#define F_SETFL 4
+#define F_DUPFD_CLOEXEC 1030
+#define FD_CLOEXEC 1
+#endif
+#else
+#include <poll.h>
 #include <sys/select.h> /* fd_set, struct timeval, and sigset_t whatever feature macros are set */
 #include <sys/socket.h>
 #include <sys/uio.h>
+#endif
 
 #if defined(__linux__) && !defined(__COSMOPOLITAN__)
 #include <sys/epoll.h>

@@ -62,8 +62,8 @@ check_all() {
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
-        need libevent-dev test -e /usr/include/event2/event.h # bench-smoke builds the benchmarks
-        need libev-dev test -e /usr/include/ev.h
+        need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
+        need wine have wine # the Windows build's tests
     fi
     if [ "$profile" = bench ]; then
         need python3 test -x /usr/bin/python3 # scripts/bench-report

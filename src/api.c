@@ -356,7 +356,7 @@ int anypoll_dup2(int oldfd, int newfd)
 {
     ENGINE_OR_FAIL(e);
     if (oldfd == newfd) /* dup2 to itself only checks that the fd is open */
-        return ap_sys_fcntl(oldfd, F_GETFD, 0) < 0 ? -1 : newfd;
+        return anypoll_fcntl(oldfd, F_GETFD, 0) < 0 ? -1 : newfd; /* emulated fds too */
     return dup_to(e, oldfd, newfd, 0);
 }
 
@@ -490,7 +490,7 @@ int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfd
         int64_t left = deadline - ap_sys_now_ns();
         if (left < 0 || rc == 0) left = 0; /* a timeout leaves nothing */
         timeout->tv_sec = (time_t)(left / 1000000000);
-        timeout->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
+        timeout->tv_usec = (__typeof__(timeout->tv_usec))(left % 1000000000 / 1000);
     }
     if (rc >= 0) errno = saved;
     return rc;

@@ -61,6 +61,7 @@ struct ap_engine {
 
 extern const struct ap_engine ap_engine_native;
 extern const struct ap_engine ap_engine_poll;
+extern const struct ap_engine ap_engine_win; /* Windows only: engine_win.c */
 
 /* host.c: the engines this build carries, in order of preference, NULL-terminated. */
 extern const struct ap_engine *const ap_engines[];

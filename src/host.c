@@ -24,11 +24,13 @@
 #include <sys/utsname.h>
 #endif
 
+#if !defined(_WIN32) /* Windows builds carry their own table: src/host_win.c */
 const struct ap_engine *const ap_engines[] = {
     &ap_engine_native,
     &ap_engine_poll,
     NULL,
 };
+#endif
 
 #define MAX_ENGINES 8
 

@@ -121,7 +121,12 @@ void register_case(struct test_case *c);
 
 /* Reports `file:line: message` for the running case and ends its process (from any thread or a
  * forked child of the case). */
-__attribute__((noreturn, format(printf, 3, 4))) void fail_at(const char *file, int line,
+#if defined(__MINGW32__) /* mingw's printf archetype is Microsoft's; the suite uses C99's */
+#define RUNNER_PRINTF_ gnu_printf
+#else
+#define RUNNER_PRINTF_ printf
+#endif
+__attribute__((noreturn, format(RUNNER_PRINTF_, 3, 4))) void fail_at(const char *file, int line,
                                                              const char *fmt, ...);
 #define FAIL(...) fail_at(__FILE__, __LINE__, __VA_ARGS__)
 

@@ -17,4 +17,10 @@ void ap_nosys_keep_timers(int keep_timerfd, int keep_signalfd);
 int ap_cmd_run(int argc, char **argv, const char *argv0);
 extern const char ap_usage_run[];
 
+#ifdef _WIN32
+/* Windows has no socketpair(): a connected loopback TCP pair (socketpair_win.c). */
+int ap_tool_socketpair(int domain, int type, int protocol, int sv[2]);
+#define socketpair ap_tool_socketpair
+#endif
+
 #endif
