@@ -13,14 +13,14 @@
 #            host must give; the script then exits 1.
 #
 #   scripts/scoreboard.sh [--build DIR] [--columns "a b ..."]
-#   defaults: build; linux_epoll linux_nosys linux_nosys_anypoll linux_poll_engine (also there:
+#   defaults: build; linux_epoll linux_nosys linux_nosys_anypoll linux_poll_engine windows_wine (also there:
 #   linux_anypoll_native, the drop-in on this kernel left to choose: the native engine)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 export LC_ALL=C.UTF-8 # widths below count characters: ✓ and ✗ are one column wide
 
 BUILD=${BUILD:-build}
-COLUMNS=(linux_epoll linux_nosys linux_nosys_anypoll linux_poll_engine)
+COLUMNS=(linux_epoll linux_nosys linux_nosys_anypoll linux_poll_engine windows_wine)
 while [ $# -gt 0 ]; do
     case $1 in
     --build) BUILD=$2 && shift 2 ;;
@@ -62,6 +62,36 @@ column_linux_poll_engine() {
     client_try "$2" poll
 }
 
+# Windows under Wine: anypoll's probe and C echo cross-built with mingw-w64 (tests/windows_demo.sh
+# runs both once). The other rows are Linux builds of their runtimes; Windows builds of them are
+# not on this machine, so those cells say so and count as neither pass nor fail.
+WINDOWS_OUT=
+column_windows_wine() {
+    [ "$1" = title ] && { echo "Windows (Wine), anypoll"; return; }
+    local line
+    case $2 in
+    probe | echo)
+        [ -n "$WINDOWS_OUT" ] || WINDOWS_OUT=$(bash tests/windows_demo.sh 2>&1)
+        line=$(grep -m1 "^$2 " <<<"$WINDOWS_OUT")
+        CL_ENGINE=$(sed -n 's/.*(engine \([^)]*\))$/\1/p' <<<"$line")
+        case $line in
+        "$2 ✓"*)
+            CL_MARK=✓ CL_VERDICT=expected
+            CL_REASON="wine build/windows/$([ "$2" = probe ] && echo anypoll.exe probe || echo examples/echo.exe)"
+            ;;
+        *"not found (scripts/deps.sh"*)
+            CL_MARK="not installed" CL_VERDICT=missing CL_REASON=${line#"$2 ✗ "}
+            ;;
+        *)
+            CL_MARK=✗ CL_VERDICT=unexpected
+            CL_REASON=${line:-tests/windows_demo.sh printed nothing for $2}
+            ;;
+        esac
+        ;;
+    *) CL_MARK="n/a" CL_ENGINE= CL_VERDICT=n/a CL_REASON="no Windows build of this runtime here (the Linux one cannot run under Wine)" ;;
+    esac
+}
+
 # --- the table -------------------------------------------------------------------------------
 
 short() { # the cell's text from CL_MARK, CL_ENGINE, CL_REASON, CL_VERDICT
@@ -88,7 +118,7 @@ start=$SECONDS
 declare -A cell=() detail=()
 titles=()
 for col in "${COLUMNS[@]}"; do titles+=("$("column_$col" title)"); done
-expected=0 unexpected=0 missing=0
+expected=0 unexpected=0 missing=0 inapplicable=0
 for r in "${!ROWS[@]}"; do
     client=${ROWS[r]#*|}
     for c in "${!COLUMNS[@]}"; do
@@ -103,6 +133,7 @@ for r in "${!ROWS[@]}"; do
         case $CL_VERDICT in
         expected) expected=$((expected + 1)) ;;
         unexpected) unexpected=$((unexpected + 1)) ;;
+        n/a) inapplicable=$((inapplicable + 1)) ;;
         *) missing=$((missing + 1)) ;;
         esac
     done
@@ -134,8 +165,10 @@ for r in "${!ROWS[@]}"; do
     echo "$line"
 done
 echo
-echo "✓ ran and every check held · ✗ did not run, or a check failed · (!) not what this host must give"
+echo "✓ ran and every check held · ✗ did not run, or a check failed · (!) not what this host must give ·"
+echo "n/a: no build of that runtime for that host here"
 echo "engine: native = the kernel's epoll through anypoll · poll = anypoll's emulation on poll() ·"
+echo "win = anypoll's Windows engine (AFD poll requests on an I/O completion port) ·"
 echo "kernel = the kernel's epoll directly, no anypoll. \"Without epoll\" is \`anypoll nosys\`: a"
 echo "seccomp filter makes the kernel refuse epoll and eventfd with ENOSYS."
 echo
@@ -145,5 +178,5 @@ for r in "${!ROWS[@]}"; do
     for c in "${!COLUMNS[@]}"; do echo "    ${titles[c]}: ${detail[$r,$c]}"; done
 done
 echo
-echo "scoreboard: $expected cell(s) as expected, $unexpected not, $missing not installed or not available ($((SECONDS - start)) s)"
+echo "scoreboard: $expected cell(s) as expected, $unexpected not, $missing not installed or not available, $inapplicable not applicable ($((SECONDS - start)) s)"
 [ $unexpected -eq 0 ]
