@@ -13,6 +13,7 @@
  * another host, it is an engine whose usable() says no.
  */
 #include "engine.h"
+#include "raw_syscall.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -95,29 +96,8 @@
 /* One system call; returns the kernel's raw result (-errno on failure). */
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
-#if HAVE_NATIVE && defined(__x86_64__)
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-#elif HAVE_NATIVE && defined(__aarch64__)
-    register long x8 __asm__("x8") = n;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    register long x3 __asm__("x3") = d;
-    register long x4 __asm__("x4") = e;
-    register long x5 __asm__("x5") = f;
-    __asm__ volatile("svc #0"
-                     : "+r"(x0)
-                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-                     : "memory", "cc");
-    return x0;
+#if HAVE_NATIVE && AP_HAVE_RAW_SYSCALL
+    return ap_raw_syscall(n, a, b, c, d, e, f);
 #elif HAVE_NATIVE
     int saved = errno;
     long r = syscall(n, a, b, c, d, e, f);
