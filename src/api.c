@@ -378,11 +378,14 @@ int anypoll_fcntl(int fd, int cmd, ...)
     va_end(ap);
     ENGINE_OR_FAIL(e);
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
-        if (arg < 0) {
-            errno = EINVAL;
+        /* The kernel reads the minimum as an unsigned int (a negative one is out of range) and
+         * looks the fd up (EBADF) before it checks it (EINVAL). */
+        unsigned int min = (unsigned int)arg;
+        if (min >= INT_MAX / 2) {
+            errno = ap_sys_fcntl(fd, F_GETFD, 0) < 0 ? EBADF : EINVAL;
             return -1;
         }
-        return dup_to(e, fd, -2 - (int)arg, cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);
+        return dup_to(e, fd, -2 - (int)min, cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);
     }
     if (e->fcntl) KEEP_ERRNO_ON_SUCCESS(e->fcntl(fd, cmd, arg));
     return ap_sys_fcntl(fd, cmd, arg);

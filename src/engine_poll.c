@@ -520,6 +520,31 @@ static int loops(struct ap_epoll *from, struct ap_epoll *target, int depth)
     return 0;
 }
 
+/* How many instances lie below `ep` (0: no epoll registered in it), and above it (0: it is in
+ * no instance). The kernel (6.18 here) refuses an ADD of an instance (ELOOP) when the chain it
+ * would make, down from the added one plus up from the one it joins, exceeds MAX_NESTS. */
+static int depth_down(struct ap_epoll *ep, int depth)
+{
+    int best = 0;
+    for (int i = 0; depth <= MAX_NESTS && i < ep->nowned; i++) {
+        struct ap_reg *r = ep->owned[i];
+        if (r->obj->kind != AP_KIND_EPOLL) continue;
+        int d = 1 + depth_down(as_epoll(r->obj), depth + 1);
+        if (d > best) best = d;
+    }
+    return best;
+}
+
+static int depth_up(struct ap_epoll *ep, int depth)
+{
+    int best = 0;
+    for (struct ap_reg *r = ep->base.watchers; depth <= MAX_NESTS && r; r = r->wnext) {
+        int d = 1 + depth_up(r->ep, depth + 1);
+        if (d > best) best = d;
+    }
+    return best;
+}
+
 /* The kernel answers EPERM for files without a poll method. */
 static int pollable(const struct stat *st)
 {
@@ -609,7 +634,9 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     if (is_file_kind(tk) || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
     else o = plain_for(fd, &st, op == EPOLL_CTL_ADD);
     if (!o) {
-        if (errno != ENOENT) errno = errno == ENOMEM ? ENOMEM : EBADF;
+        /* the kernel refuses EPOLLEXCLUSIVE in MOD before it looks the registration up */
+        if (errno == ENOENT && op == EPOLL_CTL_MOD && (events & EPOLLEXCLUSIVE)) errno = EINVAL;
+        else if (errno != ENOENT) errno = errno == ENOMEM ? ENOMEM : EBADF;
         goto out;
     }
     if (o == eo) {
@@ -623,7 +650,8 @@ static int ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
             goto out;
         }
     }
-    if (op == EPOLL_CTL_ADD && o->kind == AP_KIND_EPOLL && loops(as_epoll(o), ep, 0)) {
+    if (op == EPOLL_CTL_ADD && o->kind == AP_KIND_EPOLL &&
+        (loops(as_epoll(o), ep, 0) || depth_down(as_epoll(o), 0) + 1 + depth_up(ep, 0) > MAX_NESTS)) {
         errno = ELOOP;
         goto out;
     }
@@ -1454,11 +1482,39 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
     return r;
 }
 
-/* poll() over a set that may hold emulated epoll fds: they are readable while a wait would
- * return something, and a blocked poll() wakes when one becomes so. Eventfds need nothing
- * special: their user end is readable exactly while the counter is non-zero. */
+static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
+                       const sigset_t *sigmask);
+
+/* An eventfd's user end is a socket, which would also answer RDNORM, WRNORM and WRBAND: the
+ * kernel's eventfd answers IN, OUT (and ERR) only, so only those are asked for. */
 static int ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                    const sigset_t *sigmask)
+{
+    short *asked = NULL;
+    for (nfds_t i = 0; fds && i < nfds; i++) {
+        if (ap_fd_kind(fds[i].fd) != AP_KIND_EVENTFD) continue;
+        if (!asked) {
+            if (!(asked = malloc((size_t)nfds * sizeof *asked))) {
+                errno = ENOMEM;
+                return -1;
+            }
+            for (nfds_t j = 0; j < nfds; j++) asked[j] = fds[j].events;
+        }
+        fds[i].events &= POLLIN | POLLOUT;
+    }
+    int r = ep_poll_fds(fds, nfds, ts, sigmask);
+    int e = errno;
+    for (nfds_t i = 0; asked && i < nfds; i++) fds[i].events = asked[i];
+    free(asked);
+    errno = e;
+    return r;
+}
+
+/* poll() over a set that may hold emulated epoll fds: they are readable while a wait would
+ * return something, and a blocked poll() wakes when one becomes so. Eventfds need nothing
+ * more: their user end is readable exactly while the counter is non-zero. */
+static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
+                       const sigset_t *sigmask)
 {
     int any = 0;
     if (!fds && nfds) {

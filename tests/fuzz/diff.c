@@ -1,0 +1,993 @@
+/*
+ * diff.c — the differential fuzzer (reliability room, issue 4; tests only, touches no library
+ * file). It generates seeded sequences of operations over a small pool of objects, runs each
+ * sequence on glibc's epoll on the kernel and on each anypoll engine (each target in its own
+ * forked process, results in a shared log), and compares return values, errnos, values read and
+ * the events each wait reported. A divergence is shrunk (delta debugging over the op list) and
+ * printed as C-like steps, for a regression case in tests/test_fuzz_regressions.c.
+ *
+ * fd numbers differ between targets (an emulated epoll fd costs the poll engine more than one
+ * fd), so operations name pool *slots*, never numbers; each target keeps its own slot -> fd map.
+ * Events are identified by their data, a tag made from the ctl op's index, the target's kind
+ * and the mask.
+ *
+ * What may legitimately differ (docs/design.md, "EPOLLET without a kernel that tracks edges" and
+ * the wait's step 5): the order of fds that became ready between two waits, so events are
+ * compared as sets and a wait with small maxevents is followed by a full one and the two are
+ * compared as a union; an extra event on an EPOLLET registration is "spurious" (counted, with a
+ * limit). A missing EPOLLET event is a divergence unless it belongs to one of the classes the
+ * poll engine documents it cannot see (compare_sets: no-level-change, after-hup, nested,
+ * dgram-read), each counted and printed. Child processes only write and close: a registration
+ * or a wait in a child of an inherited instance is the documented fork limit.
+ *
+ *   diff [--seed N] [--seqs N] [--ops N] [--engines native,poll] [--max-spurious RATIO]
+ *        [--replay SEED] [--no-shrink] [--verbose] [--valgrind]
+ */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+
+#define NSLOT 12
+#define MAXEV 16
+#define MAXOPS 2000
+
+enum kind { K_NONE, K_EP, K_EFD, K_STREAM, K_DGRAM, K_PIPER, K_PIPEW, K_FILE };
+
+enum opk {
+    O_EPCREATE, O_EFD, O_SOCKPAIR, O_PIPE, O_FILE, O_CLOSE, O_DUP, O_DUP2, O_CTL, O_WAIT,
+    O_READ, O_WRITE, O_EFDWRITE, O_SHUTDOWN, O_POLL, O_FORK, O_NOPS
+};
+
+struct op {
+    uint8_t k, a, b;   /* kind, slots */
+    int32_t i;         /* op code, flags, maxevents, how, length... */
+    uint32_t m;        /* mask / flags */
+    uint64_t v;        /* value */
+};
+
+struct evr {
+    uint64_t tag;
+    uint32_t ev;
+};
+struct rec {
+    int32_t done, ret, err, n1, n2;
+    uint64_t val;
+    struct evr e1[MAXEV], e2[MAXEV];
+};
+
+/* ---- random --------------------------------------------------------------------------------- */
+static uint64_t rs;
+/* --valgrind: no call valgrind flags as such (NULL events, negative maxevents) or does not know
+ * (epoll_pwait2, which valgrind 3.19 answers ENOSYS); the sequences are then tamer */
+static int tame;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rs += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static unsigned rn(unsigned n) { return (unsigned)(rnd() % n); }
+
+/* ---- generation ----------------------------------------------------------------------------- */
+
+static const uint32_t mask_bits[] = {EPOLLIN,  EPOLLOUT,    EPOLLPRI,    EPOLLRDHUP,   EPOLLERR,
+                                     EPOLLHUP, EPOLLRDNORM, EPOLLWRNORM, EPOLLRDBAND,  EPOLLWRBAND,
+                                     EPOLLMSG, EPOLLET,     EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLWAKEUP,
+                                     1u << 20};
+
+static uint32_t gen_mask(void)
+{
+    uint32_t m = 0;
+    switch (rn(6)) {
+    case 0: m = EPOLLIN; break;
+    case 1: m = EPOLLIN | EPOLLET; break;
+    case 2: m = EPOLLIN | EPOLLOUT | EPOLLET; break;
+    case 3: m = EPOLLIN | EPOLLOUT; break;
+    default: break;
+    }
+    int extra = (int)rn(4);
+    for (int j = 0; j < extra; j++) {
+        unsigned b = rn(sizeof mask_bits / sizeof mask_bits[0]);
+        /* rare: exclusive, wakeup, garbage bits (mostly invalid masks) */
+        if (b >= 13 && rn(3)) continue;
+        m |= mask_bits[b];
+    }
+    return m;
+}
+
+static int pick(const uint8_t *model, unsigned want_mask)
+{
+    int c[NSLOT], n = 0;
+    for (int s = 0; s < NSLOT; s++)
+        if (want_mask & (1u << model[s])) c[n++] = s;
+    if (!n || rn(20) == 0) return (int)rn(NSLOT);
+    return c[rn((unsigned)n)];
+}
+#define KM(k) (1u << (k))
+#define ANYOBJ (KM(K_EP) | KM(K_EFD) | KM(K_STREAM) | KM(K_DGRAM) | KM(K_PIPER) | KM(K_PIPEW) | KM(K_FILE))
+
+static int free_slot(const uint8_t *model)
+{
+    int c[NSLOT], n = 0;
+    for (int s = 0; s < NSLOT; s++)
+        if (model[s] == K_NONE) c[n++] = s;
+    if (!n) return -1;
+    return c[rn((unsigned)n)];
+}
+
+static size_t gen_len(void)
+{
+    static const size_t l[] = {1, 3, 8, 100, 4096, 65536, 300000};
+    return l[rn(7)];
+}
+
+/* One op in the current model (child ops: only writes and closes). */
+static void gen_op(struct op *o, uint8_t *model, int in_child)
+{
+    memset(o, 0, sizeof *o);
+    unsigned r = rn(100);
+    if (in_child) {
+        /* short writes, never filling a buffer: write evidence a child gathers stays in the
+         * child (registrations are per process, docs/design.md "fork") */
+        if (r < 40) o->k = O_WRITE, o->a = (uint8_t)pick(model, KM(K_STREAM) | KM(K_DGRAM) | KM(K_PIPEW)), o->i = 1 + (int)rn(100);
+        else if (r < 75) o->k = O_EFDWRITE, o->a = (uint8_t)pick(model, KM(K_EFD)), o->v = 1 + rn(3);
+        else if (r < 85) o->k = O_READ, o->a = (uint8_t)pick(model, KM(K_EFD)), o->i = 8;
+        if (o->k == O_READ && model[o->a] != K_EFD) o->k = O_EFDWRITE, o->v = 1;
+        else o->k = O_CLOSE, o->a = (uint8_t)pick(model, ANYOBJ);
+        if (o->k == O_CLOSE) model[o->a] = K_NONE;
+        return;
+    }
+    int s;
+    if (r < 4) {
+        o->k = O_EPCREATE;
+        s = free_slot(model);
+        if (s < 0) goto ctl;
+        o->a = (uint8_t)s;
+        o->i = rn(4) == 0 ? (int)rn(3) - 1 : -2; /* -2: create1; else create(size) */
+        o->m = rn(5) == 0 ? (rn(2) ? 1u : 0x80000u | 7u) : (rn(2) ? EPOLL_CLOEXEC : 0);
+        model[s] = K_EP;
+    } else if (r < 8) {
+        o->k = O_EFD;
+        s = free_slot(model);
+        if (s < 0) goto ctl;
+        o->a = (uint8_t)s;
+        o->v = rn(3) ? 0 : rn(4);
+        o->m = EFD_NONBLOCK | (rn(3) == 0 ? EFD_SEMAPHORE : 0) | (rn(2) ? EFD_CLOEXEC : 0);
+        if (rn(30) == 0) o->m |= 0x10; /* invalid flag: EINVAL */
+        model[s] = K_EFD;
+    } else if (r < 12 || r < 15) {
+        int pipe_ = r >= 12;
+        int s1 = free_slot(model);
+        if (s1 < 0) goto ctl;
+        model[s1] = 99;
+        int s2 = free_slot(model);
+        model[s1] = K_NONE;
+        if (s2 < 0) goto ctl;
+        o->k = pipe_ ? O_PIPE : O_SOCKPAIR;
+        o->a = (uint8_t)s1, o->b = (uint8_t)s2;
+        o->i = pipe_ ? 0 : (rn(3) == 0 ? SOCK_DGRAM : SOCK_STREAM);
+        model[s1] = pipe_ ? K_PIPER : (o->i == SOCK_DGRAM ? K_DGRAM : K_STREAM);
+        model[s2] = pipe_ ? K_PIPEW : model[s1];
+    } else if (r < 16) {
+        s = free_slot(model);
+        if (s < 0) goto ctl;
+        o->k = O_FILE, o->a = (uint8_t)s;
+        model[s] = K_FILE;
+    } else if (r < 21) {
+        o->k = O_CLOSE, o->a = (uint8_t)pick(model, ANYOBJ);
+        model[o->a] = K_NONE;
+    } else if (r < 24) {
+        o->k = O_DUP, o->b = (uint8_t)pick(model, ANYOBJ);
+        s = free_slot(model);
+        if (s < 0) goto ctl;
+        o->a = (uint8_t)s;
+        model[s] = model[o->b];
+    } else if (r < 27) {
+        o->k = O_DUP2, o->b = (uint8_t)pick(model, ANYOBJ), o->a = (uint8_t)pick(model, ANYOBJ);
+        if (model[o->a] != K_NONE) model[o->a] = model[o->b];
+    } else if (r < 50) {
+    ctl:
+        o->k = O_CTL;
+        o->a = (uint8_t)pick(model, KM(K_EP));
+        o->b = (uint8_t)pick(model, ANYOBJ);
+        unsigned q = rn(100);
+        o->i = q < 55 ? EPOLL_CTL_ADD : q < 80 ? EPOLL_CTL_MOD : q < 98 ? EPOLL_CTL_DEL : (int)rn(6);
+        o->m = gen_mask();
+        if (rn(50) == 0 && !tame) o->v = 1; /* NULL event */
+    } else if (r < 66) {
+        o->k = O_WAIT, o->a = (uint8_t)pick(model, KM(K_EP));
+        static const int me[] = {1, 2, 3, MAXEV, MAXEV, MAXEV};
+        o->i = rn(60) == 0 && !tame ? (int)rn(2) - 1 : me[rn(6)];
+        o->m = rn(3); /* wait, pwait, pwait2 */
+        if (tame && o->m == 2) o->m = 1;
+    } else if (r < 76) {
+        o->k = O_READ, o->a = (uint8_t)pick(model, ANYOBJ);
+        o->i = model[o->a] == K_EFD && rn(8) ? 8 : (int)gen_len();
+        if (model[o->a] == K_EFD && rn(10) == 0) o->i = 4;
+    } else if (r < 86) {
+        o->k = O_WRITE, o->a = (uint8_t)pick(model, KM(K_STREAM) | KM(K_DGRAM) | KM(K_PIPEW) | KM(K_EFD));
+        o->i = (int)gen_len();
+    } else if (r < 92) {
+        o->k = O_EFDWRITE, o->a = (uint8_t)pick(model, KM(K_EFD));
+        unsigned q = rn(20);
+        o->v = q == 0 ? 0xfffffffffffffffeull : q == 1 ? ~0ull : q == 2 ? 0xfffffffffffffff0ull : 1 + rn(3);
+    } else if (r < 94) {
+        o->k = O_SHUTDOWN, o->a = (uint8_t)pick(model, KM(K_STREAM) | KM(K_DGRAM)), o->i = (int)rn(3);
+    } else if (r < 98) {
+        o->k = O_POLL, o->a = (uint8_t)pick(model, ANYOBJ);
+        o->m = rn(2) ? POLLIN | POLLOUT : POLLIN | POLLPRI | POLLRDHUP;
+    } else {
+        o->k = O_FORK, o->i = 1 + (int)rn(4);
+    }
+}
+
+static int gen_seq(uint64_t seed, struct op *ops, int nops)
+{
+    uint8_t model[NSLOT] = {0};
+    rs = seed;
+    /* start with two instances and a few objects so short runs do something */
+    int n = 0;
+    for (int j = 0; j < 2 && n < nops; j++) {
+        ops[n] = (struct op){.k = O_EPCREATE, .a = (uint8_t)j, .i = -2};
+        model[j] = K_EP;
+        n++;
+    }
+    while (n < nops) {
+        gen_op(&ops[n], model, 0);
+        if (ops[n].k == O_FORK) {
+            int k = ops[n].i;
+            if (n + 1 + k > nops) k = nops - n - 1;
+            ops[n].i = k;
+            n++;
+            uint8_t cm[NSLOT];
+            memcpy(cm, model, sizeof cm);
+            for (int j = 0; j < k; j++) gen_op(&ops[n++], cm, 1);
+            continue;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* ---- execution (in a forked process per target) -------------------------------------------- */
+
+static const struct target *X;
+static int fds[NSLOT];
+static uint8_t kinds[NSLOT];
+static uint16_t objid[NSLOT]; /* index of the op that created the open file: the same in every target */
+static uint8_t endb[NSLOT];    /* which end of a pair (socketpair, pipe) the slot refers to */
+static char iobuf[300000];
+
+static int cur_op;
+static void set_slot(int s, int fd, uint8_t k)
+{
+    if (fd < 0) return;
+    fds[s] = fd;
+    kinds[s] = k;
+    objid[s] = (uint16_t)cur_op;
+    endb[s] = 0;
+}
+
+static void drop_slot(int s)
+{
+    fds[s] = -1;
+    kinds[s] = K_NONE;
+}
+
+static uint64_t tag_of(int opi, int s, uint32_t m)
+{
+    return ((uint64_t)endb[s] << 60) | ((uint64_t)(unsigned)opi << 48) | ((uint64_t)objid[s] << 36) |
+           ((uint64_t)kinds[s] << 32) | m;
+}
+
+static void do_wait(const struct op *o, struct rec *r)
+{
+    struct epoll_event ev[MAXEV];
+    int ep = fds[o->a];
+    int me = o->i;
+    int n;
+    struct timespec ts0 = {0, 0};
+    sigset_t ss;
+    sigemptyset(&ss);
+    if (o->m == 0) n = X->epoll_wait(ep, ev, me, 0);
+    else if (o->m == 1) n = X->epoll_pwait(ep, ev, me, 0, &ss);
+    else n = X->epoll_pwait2(ep, ev, me, &ts0, NULL);
+    r->ret = n;
+    r->err = n < 0 ? errno : 0;
+    for (int j = 0; j < n && j < MAXEV; j++) r->e1[j] = (struct evr){ev[j].data.u64, ev[j].events};
+    r->n1 = n < 0 ? 0 : n;
+    if (n >= 0 && me < MAXEV) { /* the full wait that makes the pair comparable as a union */
+        int n2 = X->epoll_wait(ep, ev, MAXEV, 0);
+        for (int j = 0; j < n2 && j < MAXEV; j++) r->e2[j] = (struct evr){ev[j].data.u64, ev[j].events};
+        r->n2 = n2 < 0 ? 0 : n2;
+        if (n2 < 0) r->val = (uint64_t)errno | 0x100000000ull;
+    }
+    r->val |= (uint64_t)objid[o->a] << 40; /* the instance, for the gap rules */
+}
+
+static void exec_op(const struct op *ops, int i, struct rec *recs);
+
+static void exec_range(const struct op *ops, int from, int to, struct rec *recs)
+{
+    for (int i = from; i < to; i++) {
+        if (ops[i].k == O_FORK) {
+            int k = ops[i].i;
+            if (i + 1 + k > to) k = to - i - 1;
+            pid_t p = fork();
+            if (p == 0) {
+                exec_range(ops, i + 1, i + 1 + k, recs);
+                _exit(0);
+            }
+            int st = 0;
+            if (p > 0) waitpid(p, &st, 0);
+            recs[i].ret = p < 0 ? -1 : (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+            recs[i].done = 1;
+            i += k;
+            continue;
+        }
+        exec_op(ops, i, recs);
+    }
+}
+
+static void exec_op(const struct op *ops, int i, struct rec *recs)
+{
+    const struct op *o = &ops[i];
+    struct rec *r = &recs[i];
+    memset(r, 0, sizeof *r);
+    int fa = fds[o->a], fb = fds[o->b];
+    long ret = 0;
+    cur_op = i;
+    errno = 0;
+    switch (o->k) {
+    case O_EPCREATE:
+        if (fa >= 0) X->close(fa), drop_slot(o->a);
+        ret = o->i == -2 ? X->epoll_create1((int)o->m) : X->epoll_create(o->i);
+        set_slot(o->a, (int)ret, K_EP);
+        if (ret >= 0) ret = 0;
+        break;
+    case O_EFD:
+        if (fa >= 0) X->close(fa), drop_slot(o->a);
+        ret = X->eventfd((unsigned)o->v, (int)o->m);
+        set_slot(o->a, (int)ret, K_EFD);
+        if (ret >= 0) ret = 0;
+        break;
+    case O_SOCKPAIR:
+    case O_PIPE: {
+        if (fa >= 0) X->close(fa), drop_slot(o->a);
+        if (fds[o->b] >= 0) X->close(fds[o->b]), drop_slot(o->b);
+        int sv[2];
+        if (o->k == O_PIPE) ret = pipe2(sv, O_NONBLOCK);
+        else ret = socketpair(AF_UNIX, o->i | SOCK_NONBLOCK, 0, sv);
+        if (ret == 0) {
+            uint8_t k = o->k == O_PIPE ? K_PIPER : o->i == SOCK_DGRAM ? K_DGRAM : K_STREAM;
+            set_slot(o->a, sv[0], k);
+            set_slot(o->b, sv[1], o->k == O_PIPE ? K_PIPEW : k);
+            endb[o->b] = 1;
+        }
+        break;
+    }
+    case O_FILE:
+        if (fa >= 0) X->close(fa), drop_slot(o->a);
+        ret = open("/dev/null", O_RDWR | O_NONBLOCK);
+        set_slot(o->a, (int)ret, K_FILE);
+        if (ret >= 0) ret = 0;
+        break;
+    case O_CLOSE:
+        r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a];
+        ret = X->close(fa);
+        drop_slot(o->a);
+        break;
+    case O_DUP:
+        if (fa >= 0) X->close(fa), drop_slot(o->a);
+        ret = X->dup(fb);
+        set_slot(o->a, (int)ret, kinds[o->b]);
+        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b], ret = 0;
+        break;
+    case O_DUP2:
+        if (fa < 0) { /* nothing to land on: a plain dup into the slot */
+            ret = X->dup(fb);
+            set_slot(o->a, (int)ret, kinds[o->b]);
+        } else {
+            r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a]; /* replaced */
+            ret = X->dup2(fb, fa);
+            if (ret >= 0) kinds[o->a] = kinds[o->b];
+        }
+        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b];
+        if (ret >= 0) ret = 0;
+        break;
+    case O_CTL: {
+        struct epoll_event ev = {.events = o->m, .data.u64 = tag_of(i, o->b, o->m)};
+        r->val = (uint64_t)kinds[o->b] << 8; /* the target's kind, for the gap rules */
+        ret = X->epoll_ctl(fa, o->i, fb, o->v ? NULL : &ev);
+        break;
+    }
+    case O_WAIT:
+        do_wait(o, r);
+        r->done = 1;
+        return;
+    case O_READ:
+        r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a];
+        if (kinds[o->a] == K_EFD && o->i == 8) {
+            uint64_t v = 0;
+            ret = X->read(fa, &v, 8);
+            r->val = v; /* eventfds: the value (no gap rule looks at them) */
+        } else {
+            ret = X->read(fa, iobuf, (size_t)o->i);
+        }
+        break;
+    case O_WRITE:
+        r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a]; /* what was written to, for the gap rules */
+        if (kinds[o->a] == K_EFD) {
+            uint64_t v = (uint64_t)o->i;
+            ret = X->write(fa, &v, 8);
+        } else {
+            ret = X->write(fa, iobuf, (size_t)o->i);
+        }
+        break;
+    case O_EFDWRITE:
+        r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a];
+        ret = X->eventfd_write(fa, o->v);
+        break;
+    case O_SHUTDOWN:
+        /* a raw socket call on an emulated object is outside anypoll's API (an emulated epoll fd
+         * or eventfd is a socket there): the fuzzer only shuts real sockets down */
+        if (kinds[o->a] == K_EP || kinds[o->a] == K_EFD) {
+            ret = -2;
+            break;
+        }
+        r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a];
+        ret = shutdown(fa, o->i);
+        break;
+    case O_POLL: {
+        struct pollfd p = {fa, (short)o->m, 0};
+        ret = X->poll(&p, 1, 0);
+        r->val = (uint16_t)p.revents | (uint64_t)kinds[o->a] << 16;
+        break;
+    }
+    default:
+        break;
+    }
+    r->ret = (int32_t)ret;
+    r->err = ret < 0 ? errno : 0;
+    r->done = 1;
+}
+
+/* ---- running a sequence on one target --------------------------------------------------------- */
+
+static struct rec *logs[3];
+static const char *engines[3] = {"kernel", "native", "poll"};
+
+static int run_target(int t, const struct op *ops, int n)
+{
+    struct rec *recs = logs[t];
+    memset(recs, 0, (size_t)n * sizeof *recs);
+    fflush(stdout);
+    pid_t p = fork();
+    if (p < 0) return -1;
+    if (p == 0) {
+        alarm(20);
+        signal(SIGPIPE, SIG_IGN); /* writes to a closed peer: EPIPE, as a server sees it */
+        if (t == 0) X = &target_kernel;
+        else {
+            if (anypoll_use_engine(engines[t]) != 0) _exit(3);
+            X = &target_anypoll;
+        }
+        for (int s = 0; s < NSLOT; s++) drop_slot(s);
+        exec_range(ops, 0, n, recs);
+        _exit(0);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- comparison ------------------------------------------------------------------------------- */
+
+struct stats {
+    uint64_t seqs, ops, divergences, spurious, events, nested_gap, out_gap, err_gap, dgram_bug, waits;
+};
+/* What happened to each pair (both ends of a socketpair or pipe share the id of the op that
+ * made them), for the documented kernel edges poll() cannot see (compare_sets). Since the last
+ * wait: written[] (data sent into it), shut[] (shutdown), piperef[] (a write refused on the
+ * full pipe). refused[]: a write was refused and no OUT was reported for it since. */
+static int last_write[8192], last_wait[4096]; /* [pair << 1 | end]: data sent toward that end */
+static uint8_t refused[8192];                   /* [pair << 1 | end]: a write from that end refused */
+static int cmp_ep; /* the instance (its id) of the wait being compared */
+#define written(pe) (last_write[pe] > last_wait[cmp_ep])
+/* The mask the kernel last reported for each registration (tag). */
+static struct evr lastrep[1024];
+static int nlastrep;
+static uint32_t last_reported(uint64_t tag)
+{
+    for (int j = 0; j < nlastrep; j++)
+        if (lastrep[j].tag == tag) return lastrep[j].ev;
+    return ~0u;
+}
+static void set_reported(const struct evr *e)
+{
+    for (int j = 0; j < nlastrep; j++)
+        if (lastrep[j].tag == e->tag) {
+            lastrep[j].ev = e->ev;
+            return;
+        }
+    if (nlastrep < 1024) lastrep[nlastrep++] = *e;
+}
+static struct stats st[3];
+
+static uint64_t out_gap, err_gap, dgram_bug;
+static int gap_seen; /* an excused gap happened in this sequence: an outer instance may show it */
+static int last_read[8192], last_close[4096];
+static int is_et(uint64_t tag) { return ((uint32_t)tag & EPOLLET) != 0; }
+static int tag_kind(uint64_t tag) { return (int)((tag >> 32) & 0xf); }
+static int tag_obj(uint64_t tag) { return (int)((tag >> 36) & 0xfff); }
+#define TAG_OP(tag) (((tag) >> 48) & 0xfff)
+static int tag_end(uint64_t tag) { return (int)(tag >> 60) & 1; }
+
+struct uset {
+    int n;
+    struct evr e[2 * MAXEV];
+};
+static void uadd(struct uset *u, const struct evr *e)
+{
+    for (int j = 0; j < u->n; j++)
+        if (u->e[j].tag == e->tag) {
+            u->e[j].ev |= e->ev;
+            return;
+        }
+    u->e[u->n++] = *e;
+}
+static const struct evr *ufind(const struct uset *u, uint64_t tag)
+{
+    for (int j = 0; j < u->n; j++)
+        if (u->e[j].tag == tag) return &u->e[j];
+    return NULL;
+}
+
+/* The kernel wakes an instance's watchers with the key EPOLLIN only: a registration of an epoll
+ * fd whose interest lacks EPOLLIN is queued only when it is ready at ADD/MOD, never by a later
+ * wake-up; the poll engine reports it whenever the inner instance is ready. Documented limit. */
+static int weird_nest; /* this sequence registered an epoll fd without EPOLLIN */
+static int et_nest;    /* ... or with EPOLLET: the nested limit of docs/design.md applies */
+static int et_plain;   /* a socket or pipe was registered EPOLLET: its excused edges may show in
+                          an outer instance before any wait on the inner one */
+static int et_any;     /* anything was registered EPOLLET: spurious events are possible */
+static int nested_key_gap(const struct evr *e)
+{
+    return tag_kind(e->tag) == K_EP && (weird_nest || gap_seen || et_nest || et_plain);
+}
+
+/* 0: equal (maybe with spurious events, counted), 1: divergence. why gets a reason. */
+static int compare_sets(const struct uset *k, const struct uset *e, uint64_t *spur, uint64_t *gap,
+                        char *why, size_t wn)
+{
+    for (int j = 0; j < k->n; j++) {
+        const struct evr *x = ufind(e, k->e[j].tag);
+        if (!x) {
+            if (nested_key_gap(&k->e[j])) {
+                (*gap)++;
+                continue;
+            }
+            if (is_et(k->e[j].tag) && tag_kind(k->e[j].tag) == K_EP) {
+                (*gap)++;
+                continue;
+            }
+            /* The kernel wakes a file's watchers on events that change no level poll() can see:
+             * the peer reading (room freed in our send buffer, also when it was never full), a
+             * datagram peer closing, a shutdown or close after which nothing changes, a write
+             * refused on a full pipe. Documented limit (docs/reliability.md): a missing EPOLLET
+             * event is excused only if the kernel reports no bit it did not report last time
+             * for this registration, nothing was sent toward this end since this instance's last
+             * wait (when IN-side bits are wanted: an arrival wakes with those only), and no write from this end was refused (an OUT edge then is never excused). */
+            int kk = tag_kind(k->e[j].tag);
+            int pe = tag_obj(k->e[j].tag) << 1 | tag_end(k->e[j].tag);
+            if (is_et(k->e[j].tag) && (kk == K_STREAM || kk == K_DGRAM || kk == K_PIPER || kk == K_PIPEW) &&
+                last_reported(k->e[j].tag) != ~0u && !(k->e[j].ev & ~last_reported(k->e[j].tag)) &&
+                !(written(pe) && (k->e[j].tag & (EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND))) &&
+                !(refused[pe] && (k->e[j].ev & (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND)))) {
+                out_gap++;
+                gap_seen = 1;
+                continue;
+            }
+            /* A bit rising after HUP was reported (ERR when a peer closes with data unread, OUT
+             * when the peer drains after both directions were shut): the poll engine stops
+             * polling an EPOLLET registration once it saw HUP. Documented limit. */
+            uint32_t lr = last_reported(k->e[j].tag);
+            if (is_et(k->e[j].tag) && lr != ~0u && (lr & EPOLLHUP) && (k->e[j].ev & ~lr)) {
+                err_gap++;
+                gap_seen = 1;
+                continue;
+            }
+            /* Open engine bug (docs/reliability.md): a datagram arriving on a connected AF_UNIX
+             * datagram socket with unread datagrams is not seen as an arrival when the program
+             * then reads one, or the sender closes (its queued memory no longer counted), before
+             * the next wait. */
+            if (is_et(k->e[j].tag) && kk == K_DGRAM && written(pe) &&
+                (last_read[pe] > last_wait[cmp_ep] || last_close[pe >> 1] > last_wait[cmp_ep])) {
+                dgram_bug++;
+                gap_seen = 1;
+                continue;
+            }
+            snprintf(why, wn, "missing event tag %#" PRIx64 " (%#x)", k->e[j].tag, k->e[j].ev);
+            return 1;
+        }
+        if (x->ev != k->e[j].ev) {
+            snprintf(why, wn, "tag %#" PRIx64 ": events %#x, kernel %#x", k->e[j].tag, x->ev, k->e[j].ev);
+            return 1;
+        }
+    }
+    for (int j = 0; j < e->n; j++)
+        if (!ufind(k, e->e[j].tag)) {
+            if (nested_key_gap(&e->e[j])) {
+                (*gap)++;
+                continue;
+            }
+            if (is_et(e->e[j].tag)) {
+                (*spur)++;
+                continue;
+            }
+            snprintf(why, wn, "extra event tag %#" PRIx64 " (%#x)", e->e[j].tag, e->e[j].ev);
+            return 1;
+        }
+    return 0;
+}
+
+/* Compares op i; returns 1 on divergence. */
+static int compare_op(const struct op *o, const struct rec *k, const struct rec *e, struct stats *s,
+                      char *why, size_t wn)
+{
+    if (k->done != e->done) {
+        snprintf(why, wn, "%s", e->done ? "kernel run did not reach this op" : "engine run stopped before this op (crash or hang)");
+        return 1;
+    }
+    if (!k->done) return 0;
+    if (o->k != O_WAIT) {
+        if (o->k == O_POLL && ((k->val >> 16) & 0xf) == K_EP && k->ret == 0 && e->ret == 1 && et_any && !weird_nest &&
+            !et_nest) {
+            s->spurious++; /* a spurious EPOLLET event queued in the instance, seen by poll() */
+            return 0;
+        }
+        if (o->k == O_POLL && ((k->val >> 16) & 0xf) == K_EP && k->ret != e->ret &&
+            ((k->ret == 1 && e->ret == 0) || weird_nest || et_nest)) {
+            /* an epoll fd is readable while an event is queued: an edge the engine cannot see
+             * (the limits in compare_sets) shows here before any wait does */
+            s->nested_gap++;
+            return 0;
+        }
+        if (k->ret != e->ret || k->err != e->err) {
+            snprintf(why, wn, "returned %d (%s), kernel %d (%s)", e->ret, e->err ? errno_name(e->err) : "-", k->ret,
+                     k->err ? errno_name(k->err) : "-");
+            return 1;
+        }
+        if (k->val != e->val) {
+            snprintf(why, wn, "value %#" PRIx64 ", kernel %#" PRIx64, e->val, k->val);
+            return 1;
+        }
+        return 0;
+    }
+    s->waits++;
+    if ((k->ret < 0) != (e->ret < 0) || k->err != e->err || k->val != e->val) {
+        snprintf(why, wn, "wait returned %d (%s), kernel %d (%s)", e->ret, e->err ? errno_name(e->err) : "-", k->ret,
+                 k->err ? errno_name(k->err) : "-");
+        return 1;
+    }
+    if (k->ret < 0) return 0;
+    s->events += (uint64_t)k->n1 + (uint64_t)k->n2;
+    struct uset ku = {0}, eu = {0};
+    /* truncated on either side (spurious events may fill the engine's maxevents) */
+    int trunc = o->i < MAXEV && (k->n1 == o->i || e->n1 == o->i);
+    for (int j = 0; j < k->n1; j++) uadd(&ku, &k->e1[j]);
+    for (int j = 0; j < e->n1; j++) uadd(&eu, &e->e1[j]);
+    if (!trunc) {
+        if (compare_sets(&ku, &eu, &s->spurious, &s->nested_gap, why, wn)) return 1;
+        if (o->i >= MAXEV) return 0;
+        memset(&ku, 0, sizeof ku);
+        memset(&eu, 0, sizeof eu);
+        for (int j = 0; j < k->n2; j++) uadd(&ku, &k->e2[j]);
+        for (int j = 0; j < e->n2; j++) uadd(&eu, &e->e2[j]);
+        return compare_sets(&ku, &eu, &s->spurious, &s->nested_gap, why, wn);
+    }
+    /* truncated: which ready entries come first may differ; the pair's union may not, nor the
+     * level-triggered entries still ready after it */
+    for (int j = 0; j < k->n2; j++) uadd(&ku, &k->e2[j]);
+    for (int j = 0; j < e->n2; j++) uadd(&eu, &e->e2[j]);
+    uint64_t before = s->spurious + s->nested_gap + out_gap + err_gap + dgram_bug;
+    if (compare_sets(&ku, &eu, &s->spurious, &s->nested_gap, why, wn)) return 1;
+    if (e->n1 != k->n1 && before == s->spurious + s->nested_gap + out_gap + err_gap + dgram_bug) {
+        snprintf(why, wn, "wait returned %d events, kernel %d (maxevents %d)", e->n1, k->n1, o->i);
+        return 1;
+    }
+    struct uset kl = {0}, el = {0};
+    for (int j = 0; j < k->n2; j++)
+        if (!is_et(k->e2[j].tag) && !((uint32_t)k->e2[j].tag & EPOLLONESHOT)) uadd(&kl, &k->e2[j]);
+    for (int j = 0; j < e->n2; j++)
+        if (!is_et(e->e2[j].tag) && !((uint32_t)e->e2[j].tag & EPOLLONESHOT)) uadd(&el, &e->e2[j]);
+    uint64_t dummy = 0, dummy2 = 0;
+    return compare_sets(&kl, &el, &dummy, &dummy2, why, wn);
+}
+
+/* Runs ops on the kernel and engine t; returns the index of the first divergent op, or -1. */
+static int check_seq(int t, const struct op *ops, int n, struct stats *s, char *why, size_t wn)
+{
+    int rk = run_target(0, ops, n);
+    int re = run_target(t, ops, n);
+    uint64_t og = out_gap;
+    memset(refused, 0, sizeof refused);
+    memset(last_write, 0, sizeof last_write);
+    memset(last_wait, 0, sizeof last_wait);
+    nlastrep = 0;
+    weird_nest = gap_seen = et_nest = et_plain = et_any = 0;
+    memset(last_read, 0, sizeof last_read);
+    memset(last_close, 0, sizeof last_close);
+    uint64_t eg = err_gap, db = dgram_bug;
+    for (int i = 0; i < n; i++) {
+        const struct rec *k = &logs[0][i];
+        const struct op *o = &ops[i];
+        if (o->k == O_WRITE || o->k == O_EFDWRITE) {
+            int pe = (int)((k->val >> 8) & 0xfff) << 1 | (int)((k->val >> 4) & 1);
+            int refuse = (k->ret < 0 && k->err == EAGAIN) || (o->k == O_WRITE && k->ret >= 0 && k->ret < o->i);
+            if (refuse) refused[pe] = 1;
+            if (k->ret > 0) last_write[pe ^ 1] = i + 1;
+        } else if ((o->k == O_CLOSE || o->k == O_DUP2) && k->ret == 0 && k->val) {
+            last_close[(k->val >> 8) & 0xfff] = i + 1;
+        } else if (o->k == O_READ && k->ret > 0) {
+            last_read[(int)((k->val >> 8) & 0xfff) << 1 | (int)((k->val >> 4) & 1)] = i + 1;
+        }
+        if (o->k == O_CTL && k->ret == 0 && (o->i == EPOLL_CTL_ADD || o->i == EPOLL_CTL_MOD) &&
+            ((k->val >> 8) & 0xf) == K_EP) {
+            if (!(o->m & EPOLLIN)) weird_nest = 1;
+            if (o->m & EPOLLET) et_nest = 1;
+        }
+        if (o->k == O_CTL && k->ret == 0 && (o->m & EPOLLET)) et_any = 1;
+        if (o->k == O_CTL && k->ret == 0 && (o->m & EPOLLET) && ((k->val >> 8) & 0xf) != K_EP &&
+            ((k->val >> 8) & 0xf) != K_EFD)
+            et_plain = 1;
+        cmp_ep = o->k == O_WAIT ? (int)(k->val >> 40) & 0xfff : 0;
+        if (compare_op(o, k, &logs[t][i], s, why, wn)) {
+            out_gap = og, err_gap = eg, dgram_bug = db;
+            return i;
+        }
+        if (o->k == O_WAIT && k->ret >= 0) {
+            last_wait[cmp_ep] = i + 1;
+            for (int j = 0; j < k->n1; j++) {
+                if (k->e1[j].ev & (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND)) refused[tag_obj(k->e1[j].tag) << 1 | tag_end(k->e1[j].tag)] = 0;
+                set_reported(&k->e1[j]);
+            }
+            for (int j = 0; j < k->n2; j++) {
+                if (k->e2[j].ev & (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND)) refused[tag_obj(k->e2[j].tag) << 1 | tag_end(k->e2[j].tag)] = 0;
+                set_reported(&k->e2[j]);
+            }
+        }
+    }
+    s->out_gap = out_gap - og;
+    s->err_gap = err_gap - eg;
+    s->dgram_bug = dgram_bug - db;
+    out_gap = og, err_gap = eg, dgram_bug = db;
+    if (rk != re) {
+        snprintf(why, wn, "target exit status %d, kernel %d", re, rk);
+        return n;
+    }
+    return -1;
+}
+
+/* ---- shrinking and printing ------------------------------------------------------------------ */
+
+static int fails(int t, const struct op *ops, int n)
+{
+    struct stats s = {0};
+    char why[256];
+    return check_seq(t, ops, n, &s, why, sizeof why) >= 0;
+}
+
+static int shrink(int t, struct op *ops, int n)
+{
+    struct op *tmp = malloc((size_t)n * sizeof *tmp);
+    for (int chunk = n / 2; chunk >= 1; chunk = chunk > 1 ? chunk / 2 : 0) {
+        for (int at = 0; at + chunk <= n;) {
+            int m = 0;
+            for (int i = 0; i < n; i++)
+                if (i < at || i >= at + chunk) tmp[m++] = ops[i];
+            if (m > 0 && fails(t, tmp, m)) {
+                memcpy(ops, tmp, (size_t)m * sizeof *ops);
+                n = m;
+            } else {
+                at += chunk;
+            }
+        }
+    }
+    free(tmp);
+    return n;
+}
+
+static const char *mstr(uint32_t m, char *b)
+{
+    if (m == 0) return "0";
+    return mask_str(m, b);
+}
+
+static void print_res(const struct op *o, const struct rec *r)
+{
+    char b[200];
+    if (!r->done) {
+        printf("(not run)");
+        return;
+    }
+    if (r->ret < 0 && o->k != O_WAIT) {
+        printf("-1 %s", errno_name(r->err));
+        return;
+    }
+    if (o->k == O_WAIT) {
+        if (r->ret < 0) {
+            printf("-1 %s", errno_name(r->err));
+            return;
+        }
+        printf("%d {", r->n1);
+        for (int j = 0; j < r->n1; j++) printf("%s%s:%#" PRIx64, j ? ", " : "", mstr(r->e1[j].ev, b), TAG_OP(r->e1[j].tag));
+        printf("}");
+        if (o->i < MAXEV) {
+            printf(" then %d {", r->n2);
+            for (int j = 0; j < r->n2; j++) printf("%s%s:%#" PRIx64, j ? ", " : "", mstr(r->e2[j].ev, b), TAG_OP(r->e2[j].tag));
+            printf("}");
+        }
+        return;
+    }
+    printf("%d", r->ret);
+    if (o->k == O_READ && r->val) printf(" value %" PRIu64, r->val);
+    if (o->k == O_POLL) printf(" revents %s", poll_str((int)(r->val & 0xffff), b));
+}
+
+static void print_op(const struct op *ops, int i)
+{
+    const struct op *o = &ops[i];
+    char b[200];
+    switch (o->k) {
+    case O_EPCREATE:
+        if (o->i == -2) printf("s%d = epoll_create1(%#x)", o->a, o->m);
+        else printf("s%d = epoll_create(%d)", o->a, o->i);
+        break;
+    case O_EFD: printf("s%d = eventfd(%" PRIu64 ", %#x)", o->a, o->v, o->m); break;
+    case O_SOCKPAIR: printf("socketpair(AF_UNIX, %s|SOCK_NONBLOCK) -> s%d, s%d", o->i == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM", o->a, o->b); break;
+    case O_PIPE: printf("pipe2(O_NONBLOCK) -> s%d (read), s%d (write)", o->a, o->b); break;
+    case O_FILE: printf("s%d = open(\"/dev/null\", O_RDWR)", o->a); break;
+    case O_CLOSE: printf("close(s%d)", o->a); break;
+    case O_DUP: printf("s%d = dup(s%d)", o->a, o->b); break;
+    case O_DUP2: printf("dup2(s%d, s%d)", o->b, o->a); break;
+    case O_CTL:
+        printf("epoll_ctl(s%d, %s, s%d, ", o->a,
+               o->i == EPOLL_CTL_ADD ? "ADD" : o->i == EPOLL_CTL_MOD ? "MOD" : o->i == EPOLL_CTL_DEL ? "DEL" : "op?", o->b);
+        if (o->v) printf("NULL)");
+        else printf("{%s, tag %#x})", mstr(o->m, b), i);
+        if (o->i < 1 || o->i > 3) printf(" /* op %d */", o->i);
+        break;
+    case O_WAIT:
+        printf("%s(s%d, ev, %d, 0)", o->m == 0 ? "epoll_wait" : o->m == 1 ? "epoll_pwait" : "epoll_pwait2", o->a, o->i);
+        if (o->i > 0 && o->i < MAXEV) printf("; epoll_wait(s%d, ev, %d, 0)", o->a, MAXEV);
+        break;
+    case O_READ: printf("read(s%d, buf, %d)", o->a, o->i); break;
+    case O_WRITE: printf("write(s%d, buf, %d)", o->a, o->i); break;
+    case O_EFDWRITE: printf("eventfd_write(s%d, %#" PRIx64 ")", o->a, o->v); break;
+    case O_SHUTDOWN: printf("shutdown(s%d, %s)", o->a, o->i == 0 ? "SHUT_RD" : o->i == 1 ? "SHUT_WR" : "SHUT_RDWR"); break;
+    case O_POLL: printf("poll({s%d, %s}, 1, 0)", o->a, poll_str((int)o->m, b)); break;
+    case O_FORK: printf("fork() /* the next %d ops in the child */", o->i); break;
+    default: printf("?"); break;
+    }
+}
+
+static void print_seq(int t, const struct op *ops, int n, int bad)
+{
+    struct stats s = {0};
+    char why[256] = "";
+    check_seq(t, ops, n, &s, why, sizeof why);
+    for (int i = 0; i < n; i++) {
+        printf("  %3d: ", i);
+        print_op(ops, i);
+        printf(";\n         kernel: ");
+        print_res(&ops[i], &logs[0][i]);
+        printf("\n         %s: ", engines[t]);
+        print_res(&ops[i], &logs[t][i]);
+        printf("%s\n", i == bad ? "   <== DIVERGES" : "");
+    }
+    printf("  reason: %s\n", why);
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    long seqs = 100, nops = 200;
+    double max_spur = 0.05;
+    int do_shrink = 1, verbose = 0, use[3] = {1, 1, 1};
+    long long replay = -1;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--seed") && a + 1 < argc) seed = strtoull(argv[++a], 0, 0);
+        else if (!strcmp(argv[a], "--seqs") && a + 1 < argc) seqs = strtol(argv[++a], 0, 0);
+        else if (!strcmp(argv[a], "--ops") && a + 1 < argc) nops = strtol(argv[++a], 0, 0);
+        else if (!strcmp(argv[a], "--max-spurious") && a + 1 < argc) max_spur = strtod(argv[++a], 0);
+        else if (!strcmp(argv[a], "--replay") && a + 1 < argc) replay = strtoll(argv[++a], 0, 0);
+        else if (!strcmp(argv[a], "--no-shrink")) do_shrink = 0;
+        else if (!strcmp(argv[a], "--verbose")) verbose = 1;
+        else if (!strcmp(argv[a], "--valgrind")) tame = 1;
+        else if (!strcmp(argv[a], "--engines") && a + 1 < argc) {
+            const char *e = argv[++a];
+            use[1] = strstr(e, "native") != NULL;
+            use[2] = strstr(e, "poll") != NULL;
+        } else {
+            fprintf(stderr, "usage: %s [--seed N] [--seqs N] [--ops N] [--engines native,poll] "
+                            "[--max-spurious RATIO] [--replay SEED] [--no-shrink] [--verbose] [--valgrind]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (nops > MAXOPS) nops = MAXOPS;
+    if (nops < 3) nops = 3;
+    for (int t = 0; t < 3; t++) {
+        logs[t] = mmap(NULL, MAXOPS * sizeof(struct rec), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (logs[t] == MAP_FAILED) return perror("mmap"), 2;
+    }
+    struct op *ops = malloc((size_t)MAXOPS * sizeof *ops);
+    long first = 0, last = seqs;
+    if (replay >= 0) first = 0, last = 1, seed = (uint64_t)replay;
+    int failed = 0;
+    for (long q = first; q < last; q++) {
+        uint64_t sd = seed + (uint64_t)q;
+        int n = gen_seq(sd, ops, (int)nops);
+        for (int t = 1; t < 3; t++) {
+            if (!use[t]) continue;
+            char why[256];
+            struct stats s = {0};
+            int bad = check_seq(t, ops, n, &s, why, sizeof why);
+            st[t].seqs++;
+            st[t].ops += (uint64_t)n;
+            st[t].spurious += s.spurious;
+            st[t].events += s.events;
+            st[t].nested_gap += s.nested_gap;
+            st[t].out_gap += s.out_gap;
+            st[t].err_gap += s.err_gap;
+            st[t].dgram_bug += s.dgram_bug;
+            st[t].waits += s.waits;
+            if (bad < 0) continue;
+            st[t].divergences++;
+            failed = 1;
+            printf("DIVERGENCE seed %" PRIu64 " engine %s at op %d: %s\n", sd, engines[t], bad, why);
+            int m = bad + 1 < n ? bad + 1 : n;
+            if (do_shrink) {
+                m = shrink(t, ops, m);
+                printf("shrunk to %d ops (replay: --replay %" PRIu64 " --ops %ld):\n", m, sd, nops);
+            }
+            print_seq(t, ops, m, -1);
+            n = gen_seq(sd, ops, (int)nops); /* the shrinker edited ops */
+        }
+        if (verbose && (q + 1) % 100 == 0) {
+            printf("... %ld sequences\n", q + 1);
+            fflush(stdout);
+        }
+    }
+    int spur_bad = 0;
+    for (int t = 1; t < 3; t++) {
+        if (!use[t]) continue;
+        double ratio = st[t].events ? (double)st[t].spurious / (double)st[t].events : 0;
+        printf("diff %s: %" PRIu64 " sequences, %" PRIu64 " ops, %" PRIu64 " waits, %" PRIu64
+               " kernel events, %" PRIu64 " divergences, spurious %" PRIu64 " (%.4f%%), known limits: nested %" PRIu64 ", no-level-change %" PRIu64
+               ", after-hup %" PRIu64 ", dgram-read (open bug) %" PRIu64 "\n",
+               engines[t], st[t].seqs, st[t].ops, st[t].waits, st[t].events, st[t].divergences,
+               st[t].spurious, 100 * ratio, st[t].nested_gap, st[t].out_gap, st[t].err_gap, st[t].dgram_bug);
+        if (ratio > max_spur && st[t].events >= 1000) { /* a ratio means something over many events */
+            printf("diff %s: spurious ratio %.4f above the limit %.4f\n", engines[t], ratio, max_spur);
+            spur_bad = 1;
+        }
+    }
+    free(ops);
+    printf("diff: %s\n", failed || spur_bad ? "FAIL" : "ok");
+    return failed || spur_bad;
+}
