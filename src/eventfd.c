@@ -59,6 +59,18 @@ void ap_eventfd_sync(struct ap_eventfd *ev)
     ap_emul_token(&ev->base, c > 0, c < EVENTFD_MAX);
 }
 
+/* A wake-up is counted *before* the counter changes, and again at every attempt: an engine that
+ * reads the level and then the sequence (engine_poll.c, look_at_owned) can then never see the
+ * new level without its edge and report the edge a second time when the count comes (a
+ * spurious event that an EPOLLET ping-pong turns into a lost round); and an attempt that lost
+ * the race to another reader or writer leaves its edge to the next one, so none is lost. The
+ * cost: an attempt that ends in EAGAIN after losing such a race leaves one spurious edge. */
+static void announce(_Atomic uint64_t *stamp, _Atomic uint64_t *seq)
+{
+    atomic_store(stamp, ap_stamp());
+    atomic_fetch_add(seq, 1);
+}
+
 /* Blocks until the user end polls readable (the counter became non-zero) or a signal. */
 static int wait_readable(int fd)
 {
@@ -83,9 +95,8 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
             continue;
         }
         uint64_t take = ev->semaphore ? 1 : c;
-        if (!atomic_compare_exchange_weak(&ev->base.sh->value, &c, c - take)) continue;
-        atomic_store(&ev->base.sh->out_stamp, ap_stamp());
-        atomic_fetch_add(&ev->base.sh->out_seq, 1);
+        announce(&ev->base.sh->out_stamp, &ev->base.sh->out_seq);
+        if (!atomic_compare_exchange_strong(&ev->base.sh->value, &c, c - take)) continue;
         ap_defer(&ev->base);
         if (!buf) { /* as in the kernel: the count is taken, then the copy-out fails */
             errno = EFAULT;
@@ -126,9 +137,8 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
             if (backoff_ns < 16000000) backoff_ns *= 2;
             continue;
         }
-        if (!atomic_compare_exchange_weak(&ev->base.sh->value, &c, c + v)) continue;
-        atomic_store(&ev->base.sh->in_stamp, ap_stamp());
-        atomic_fetch_add(&ev->base.sh->in_seq, 1);
+        announce(&ev->base.sh->in_stamp, &ev->base.sh->in_seq);
+        if (!atomic_compare_exchange_strong(&ev->base.sh->value, &c, c + v)) continue;
         ap_defer(&ev->base);
         return sizeof v;
     }
