@@ -155,7 +155,9 @@ typedef uint64_t eventfd_t;
 #ifndef CLOCK_BOOTTIME_ALARM
 #define CLOCK_BOOTTIME_ALARM 9
 #endif
-#if defined(__APPLE__) || defined(_WIN32) /* no POSIX timers there, nor struct itimerspec */
+/* no POSIX timers there, nor struct itimerspec; mingw-w64's <sys/types.h> (included above)
+ * defines it next to struct timespec */
+#if defined(__APPLE__) || (defined(_WIN32) && !defined(__MINGW32__))
 struct itimerspec {
     struct timespec it_interval;
     struct timespec it_value;

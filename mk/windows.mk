@@ -13,12 +13,12 @@ WIN_LIBS    = -static -pthread -lws2_32 -lntdll
 WIN_LIB_SRC  = src/api.c src/host.c src/host_win.c src/engine_win.c src/win_afd.c src/win_port.c \
                src/sys_win.c
 WIN_LIB_OBJ  = $(WIN_LIB_SRC:src/%.c=$(WIN_BUILD)/obj/%.o)
-WIN_TOOL_SRC = tools/anypoll.c tools/nosys_linux.c tools/socketpair_win.c
+WIN_TOOL_SRC = tools/anypoll.c tools/nosys_linux.c tools/run.c tools/socketpair_win.c
 # The suite's files whose cases are about sockets and eventfds; the others (pipes, fork,
 # signals, poll()/select() over anypoll's own descriptors) are listed as skipped with the
 # reason by the generated file below, never run and never counted as passed.
 WIN_TEST_FILES = abi bad_input close_dup ctl_errors data edge_sources et eventfd exclusive \
-                 hup_err instances lt nesting oneshot sockets threads timeouts
+                 hup_err instances lt nesting oneshot sockets threads timeouts timerfd
 WIN_TEST_SRC = $(WIN_TEST_FILES:%=tests/test_%.c) tests/helpers.c tests/target_anypoll.c \
                tests/runner_win.c tests/windows_gaps.c tests/compat_win.c
 WIN_TEST_OFF = $(filter-out $(WIN_TEST_SRC),$(wildcard tests/test_*.c))

@@ -412,6 +412,16 @@ int anypoll_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 /* select()/pselect() over an engine's poll(): emulated epoll fds are readable while a wait on
  * them would return something. Readiness maps as in Linux's select: read = IN, HUP or ERR;
  * write = OUT or ERR; except = PRI. A closed fd in any set is EBADF, before any waiting. */
+static int select_fd_open(const struct ap_engine *e, int fd)
+{
+#ifdef _WIN32 /* anypoll's own descriptors are not the host's there */
+    if (owned(e, fd)) return 1;
+#else
+    (void)e;
+#endif
+    return ap_sys_fcntl(fd, F_GETFD, 0) >= 0;
+}
+
 static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_set *w, fd_set *x,
                            const struct timespec *ts, const sigset_t *mask)
 {
@@ -426,13 +436,31 @@ static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_se
         return -1;
     }
     nfds_t n = 0;
+#ifdef _WIN32 /* Winsock's fd_set is a list of SOCKETs, whatever their value: walk the lists */
+    free(p);
+    p = malloc(((r ? r->fd_count : 0) + (w ? w->fd_count : 0) + (x ? x->fd_count : 0) + 1) * sizeof *p);
+    if (!p) {
+        errno = ENOMEM;
+        return -1;
+    }
+    fd_set *sets[3] = {r, w, x};
+    for (int k = 0; k < 3; k++)
+        for (u_int j = 0; sets[k] && j < sets[k]->fd_count; j++) {
+            int fd = (int)sets[k]->fd_array[j];
+            nfds_t i = 0;
+            while (i < n && (int)p[i].fd != fd) i++;
+            if (i == n) p[n++] = (struct pollfd){.fd = (SOCKET)fd};
+            p[i].events |= (short)(k == 0 ? POLLIN : k == 1 ? POLLOUT : POLLPRI);
+        }
+#else
     for (int fd = 0; fd < nfds; fd++) {
         short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
                            (x && FD_ISSET(fd, x) ? POLLPRI : 0));
         if (ev) p[n++] = (struct pollfd){.fd = fd, .events = ev};
     }
+#endif
     for (nfds_t i = 0; i < n; i++)
-        if (ap_sys_fcntl(p[i].fd, F_GETFD, 0) < 0) {
+        if (!select_fd_open(e, (int)p[i].fd)) {
             free(p);
             errno = EBADF;
             return -1;
@@ -470,6 +498,21 @@ static int select_via_poll(const struct ap_engine *e, int nfds, fd_set *r, fd_se
     return count;
 }
 
+#ifdef _WIN32
+/* Sets of SOCKETs only stay with Winsock's select (WSAPoll differs on failed connects). */
+static int sets_hold_own(const struct ap_engine *e, fd_set *r, fd_set *w, fd_set *x)
+{
+    fd_set *sets[3] = {r, w, x};
+    for (int k = 0; k < 3; k++)
+        for (u_int j = 0; sets[k] && j < sets[k]->fd_count; j++)
+            if (owned(e, (int)sets[k]->fd_array[j])) return 1;
+    return 0;
+}
+#define SELECT_BY_ENGINE(e, r, w, x) ((e)->poll && sets_hold_own(e, r, w, x))
+#else
+#define SELECT_BY_ENGINE(e, r, w, x) ((e)->poll != NULL)
+#endif
+
 int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                    struct timeval *timeout)
 {
@@ -478,7 +521,8 @@ int anypoll_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfd
         return -1;
     }
     ENGINE_OR_FAIL(e);
-    if (!e->poll) return ap_sys_select(nfds, readfds, writefds, exceptfds, timeout);
+    if (!SELECT_BY_ENGINE(e, readfds, writefds, exceptfds))
+        return ap_sys_select(nfds, readfds, writefds, exceptfds, timeout);
     int saved = errno;
     struct timespec ts, *tsp = NULL;
     int64_t deadline = 0;
@@ -507,6 +551,7 @@ int anypoll_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptf
         return -1;
     }
     ENGINE_OR_FAIL(e);
-    if (!e->poll) return ap_sys_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+    if (!SELECT_BY_ENGINE(e, readfds, writefds, exceptfds))
+        return ap_sys_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
     KEEP_ERRNO_ON_SUCCESS(select_via_poll(e, nfds, readfds, writefds, exceptfds, timeout, sigmask));
 }

@@ -5,13 +5,17 @@
  * It may touch win_afd (the driver), win_port (the port), sys.h/win_sys.h (sockets) and
  * nothing else; docs/windows.md explains the design and every known difference from Linux.
  * An fd is either a SOCKET value (a multiple of 4) or one of anypoll's descriptors, 4*i + 1,
- * which no SOCKET can equal. One engine lock guards every object; no call that can block is
+ * which no SOCKET can equal. timerfds are objects of anypoll's own too, fired by one timer
+ * thread (timerfd_state.h has the kernel's arithmetic), and poll() over sets holding these
+ * descriptors is answered here (WSAPoll takes SOCKETs only).
+ * One engine lock guards every object; no call that can block is
  * made while holding it (the zero-timeout AFD poll that reads a level returns at once).
  * Compiled on Windows only.
  */
 #ifdef _WIN32
 #include "engine.h"
 #include "sys.h"
+#include "timerfd_state.h"
 #include "win_afd.h"
 #include "win_port.h"
 #include "win_sys.h"
@@ -21,13 +25,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EFD_MAX UINT64_C(0xfffffffffffffffe)
 #define EV_EXCLUSIVE_OK                                                                            \
     (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 #define SUSPECT_TICK_MS 10 /* how often unread sockets registered EPOLLET are re-measured */
 
-enum kind { K_EPOLL = 1, K_EVENTFD };
+enum kind { K_EPOLL = 1, K_EVENTFD, K_TIMERFD };
 
 struct reg;
 
@@ -35,7 +40,7 @@ struct obj {
     enum kind kind;
     int refs;    /* descriptors naming it */
     int waiters; /* threads inside a wait or a blocking read/write on it */
-    /* K_EVENTFD */
+    /* K_EVENTFD, K_TIMERFD (count: pending expirations; cv: blocking reads) */
     uint64_t count;
     int semaphore, nonblock;
     struct reg *watchers; /* registrations of this object (eventfd or instance), everywhere */
@@ -48,6 +53,9 @@ struct obj {
     struct obj *next_ep;            /* all instances */
     int nsuspects;
     int nnested; /* registrations of other instances in this one */
+    /* K_TIMERFD */
+    struct ap_tfd_state tfd;
+    struct obj *next_timer; /* all timerfds */
 };
 
 struct reg {
@@ -223,8 +231,11 @@ static void wake(struct obj *ep)
 
 /* A wake-up reached r: an edge, queued. As in the kernel, every wake-up of an instance also
  * wakes the instances watching it, whether or not r was queued already. */
+static void poll_notify(void);
+
 static void raise_edge(struct reg *r)
 {
+    poll_notify();
     r->edge = 1;
     queue(r);
     for (struct reg *w = r->ep->watchers; w; w = w->wnext)
@@ -569,6 +580,7 @@ static int deliver(struct obj *ep, struct epoll_event *out, int max, int peek)
 static uint32_t target_level(struct obj *t)
 {
     if (t->kind == K_EVENTFD) return efd_level(t);
+    if (t->kind == K_TIMERFD) return t->count ? EPOLLIN : 0; /* the kernel's timerfd_poll */
     struct epoll_event one;
     return deliver(t, &one, 1, 1) ? EPOLLIN | EPOLLRDNORM : 0;
 }
@@ -688,6 +700,7 @@ static void efd_notify(struct obj *o, uint32_t key)
         wake(r->ep);
     }
     WakeAllConditionVariable(&o->cv);
+    poll_notify();
 }
 
 static int owns(int fd)
@@ -699,6 +712,8 @@ static int owns(int fd)
     return r;
 }
 
+static ssize_t tfd_read(int fd, void *buf, size_t count);
+
 static ssize_t efd_read(int fd, void *buf, size_t count)
 {
     lk();
@@ -706,6 +721,9 @@ static ssize_t efd_read(int fd, void *buf, size_t count)
     ssize_t rc = -1;
     if (!o) {
         errno = EBADF;
+    } else if (o->kind == K_TIMERFD) {
+        unlk();
+        return tfd_read(fd, buf, count);
     } else if (o->kind != K_EVENTFD || count < 8) {
         errno = EINVAL;
     } else {
@@ -759,6 +777,348 @@ static ssize_t efd_write(int fd, const void *buf, size_t count)
     return rc;
 }
 
+/* --- timerfd ------------------------------------------------------------------------------ */
+
+/* The kernel's timer (timerfd_state.h), counted in o->count and fired by one thread per
+ * process: it sleeps until the earliest deadline and re-reads the timer's clock when it wakes,
+ * so an early Windows wake-up only re-arms it for the remainder (never early). An expiry wakes
+ * watchers exactly as an eventfd write does (efd_notify): one EPOLLET edge per expiration, a
+ * wake-up packet to every instance waiting, blocking reads woken. */
+
+#define REALTIME_TICK_MS 100 /* an armed CLOCK_REALTIME timer follows a set clock this soon */
+
+static struct obj *timers;         /* every timerfd, under the lock */
+static CONDITION_VARIABLE timer_cv = CONDITION_VARIABLE_INIT; /* the thread's schedule changed */
+static int timer_thread_started;
+
+/* The clocks the program reads with clock_gettime (mingw-w64's winpthreads: CLOCK_MONOTONIC is
+ * QueryPerformanceCounter, CLOCK_REALTIME the system time), so "never early" holds against the
+ * program's own readings. CLOCK_BOOTTIME is served by CLOCK_MONOTONIC: docs/timerfd.md. */
+static int64_t clock_ns(int id)
+{
+    struct timespec ts;
+    clock_gettime(id == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec ns_ts(int64_t ns)
+{
+    return (struct timespec){(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+}
+
+static int64_t ts_ns(const struct timespec *ts) /* saturating, as the kernel's ktime_set */
+{
+    if (ts->tv_sec >= INT64_MAX / 1000000000 - 1) return INT64_MAX;
+    return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* timerfd_tmrproc (under the lock): 1 if it fired. */
+static int tfd_fire(struct obj *o, int64_t now)
+{
+    if (!ap_tfd_fire(&o->tfd, now)) return 0;
+    o->count++;
+    efd_notify(o, EPOLLIN);
+    return 1;
+}
+
+static DWORD WINAPI timer_thread(LPVOID arg)
+{
+    (void)arg;
+    lk();
+    for (;;) {
+        int64_t sleep = -1;
+        for (struct obj *o = timers; o; o = o->next_timer) {
+            int64_t now = clock_ns(o->tfd.clockid);
+            tfd_fire(o, now);
+            if (!o->tfd.armed || o->tfd.expired) continue; /* an expired one waits for a read */
+            int64_t d = o->tfd.next > now ? o->tfd.next - now : 0;
+            if (o->tfd.clockid == CLOCK_REALTIME && d > REALTIME_TICK_MS * INT64_C(1000000))
+                d = REALTIME_TICK_MS * INT64_C(1000000);
+            if (sleep < 0 || d < sleep) sleep = d;
+        }
+        DWORD ms = INFINITE;
+        if (sleep >= 0) { /* rounded up: a wake-up before the deadline finds it not due */
+            int64_t m = (sleep + 999999) / 1000000;
+            ms = m < 1 ? 1 : m > 0x7fffffff ? 0x7fffffff : (DWORD)m;
+        }
+        SleepConditionVariableSRW(&timer_cv, &lock, ms, 0);
+    }
+    return 0;
+}
+
+/* Under the lock: the schedule changed. */
+static void timer_poke(void) { WakeConditionVariable(&timer_cv); }
+
+static int tfd_create(int clockid, int flags)
+{
+    /* CLOCK_*_ALARM need CAP_WAKE_ALARM; these timers cannot wake a sleeping machine and
+     * Windows has no such capability: refused as for an unprivileged Linux process. */
+    if (clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM) return errno = EPERM, -1;
+    struct obj *o = calloc(1, sizeof *o);
+    if (!o) return errno = ENOMEM, -1;
+    o->kind = K_TIMERFD;
+    o->nonblock = (flags & TFD_NONBLOCK) != 0;
+    o->tfd.clockid = clockid == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+    InitializeConditionVariable(&o->cv);
+    lk();
+    if (!timer_thread_started) {
+        HANDLE h = CreateThread(NULL, 64 * 1024, timer_thread, NULL, 0, NULL);
+        if (!h) {
+            unlk();
+            free(o);
+            return errno = EAGAIN, -1; /* the kernel's answer when it cannot allocate */
+        }
+        CloseHandle(h); /* it lives as long as the process */
+        timer_thread_started = 1;
+    }
+    int fd = desc_new(o, flags & TFD_CLOEXEC, 0, -1);
+    if (fd >= 0) {
+        nlive++;
+        o->next_timer = timers;
+        timers = o;
+    }
+    unlk();
+    if (fd < 0) free(o);
+    return fd;
+}
+
+/* The timerfd named fd, under the lock; NULL with the kernel's errno (EBADF, or EINVAL for
+ * another kind of file). */
+static struct obj *tfd_of(int fd)
+{
+    struct obj *o = obj_of(fd);
+    if (!o) {
+        errno = !is_desc(fd) && ap_win_is_socket(fd) ? EINVAL : EBADF;
+        return NULL;
+    }
+    if (o->kind != K_TIMERFD) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return o;
+}
+
+static int tfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *ov)
+{
+    ap_win_startup();
+    lk();
+    struct obj *o = tfd_of(fd);
+    if (!o) {
+        unlk();
+        return -1;
+    }
+    struct ap_tfd_state *st = &o->tfd;
+    int64_t now = clock_ns(st->clockid);
+    tfd_fire(o, now);
+    if (st->expired && st->interval) ap_tfd_forward(st, now); /* for `old` only; reset below */
+    struct itimerspec old = {.it_interval = ns_ts(st->interval),
+                             .it_value = ns_ts(ap_tfd_remaining(st, now))};
+    /* timerfd_setup: pending expirations are dropped, so the fd is no longer readable */
+    int64_t value = ts_ns(&nv->it_value);
+    o->count = 0;
+    st->expired = 0;
+    st->interval = ts_ns(&nv->it_interval);
+    /* accepted; a set of the realtime clock is not detected on Windows (docs/timerfd.md) */
+    st->might_cancel = st->clockid == CLOCK_REALTIME && (flags & TFD_TIMER_ABSTIME) &&
+                       (flags & TFD_TIMER_CANCEL_ON_SET);
+    st->armed = value != 0;
+    if (!st->armed) st->next = 0;
+    else if (flags & TFD_TIMER_ABSTIME) st->next = value;
+    else st->next = value > INT64_MAX - now ? INT64_MAX : now + value;
+    timer_poke();
+    unlk();
+    if (ov) *ov = old; /* copied out after the timer is set, as the kernel does */
+    return 0;
+}
+
+static int tfd_gettime(int fd, struct itimerspec *cur)
+{
+    lk();
+    struct obj *o = tfd_of(fd);
+    if (!o) {
+        unlk();
+        return -1;
+    }
+    struct ap_tfd_state *st = &o->tfd;
+    int64_t now = clock_ns(st->clockid);
+    tfd_fire(o, now);
+    if (st->expired && st->interval) { /* forwarded, its overruns kept for the next read */
+        o->count += (uint64_t)ap_tfd_forward(st, now) - 1;
+        st->expired = 0;
+        timer_poke(); /* due again: the thread must know */
+    }
+    struct itimerspec v = {.it_interval = ns_ts(st->interval),
+                           .it_value = ns_ts(ap_tfd_remaining(st, now))};
+    unlk();
+    if (!cur) return errno = EFAULT, -1; /* the kernel forwards, then fails the copy-out */
+    *cur = v;
+    return 0;
+}
+
+static ssize_t tfd_read(int fd, void *buf, size_t count)
+{
+    lk();
+    struct obj *o = obj_of(fd);
+    if (!o || o->kind != K_TIMERFD) { /* closed (and maybe reused) since efd_read looked */
+        unlk();
+        return errno = EBADF, -1;
+    }
+    if (count < 8) {
+        unlk();
+        return errno = EINVAL, -1;
+    }
+    struct ap_tfd_state *st = &o->tfd;
+    o->waiters++;
+    int64_t now;
+    for (;;) {
+        now = clock_ns(st->clockid);
+        tfd_fire(o, now);
+        if (o->count || o->nonblock) break;
+        /* woken by the timer thread's expiry; the timeout (rounded up) is only a backstop */
+        DWORD ms = INFINITE;
+        if (st->armed && !st->expired) {
+            int64_t m = (st->next - now + 999999) / 1000000;
+            ms = m < 1 ? 1 : m > REALTIME_TICK_MS ? REALTIME_TICK_MS : (DWORD)m;
+        }
+        SleepConditionVariableSRW(&o->cv, &lock, ms, 0);
+    }
+    o->waiters--;
+    if (!o->count) {
+        unlk();
+        return errno = EAGAIN, -1;
+    }
+    uint64_t ticks = o->count;
+    if (st->expired && st->interval) {
+        ticks += (uint64_t)ap_tfd_forward(st, now) - 1;
+        timer_poke();
+    }
+    st->expired = 0;
+    o->count = 0;
+    unlk();
+    if (!buf) return errno = EFAULT, -1; /* the count is taken, then the copy-out fails */
+    memcpy(buf, &ticks, 8);
+    return 8;
+}
+
+/* --- poll() over anypoll's own descriptors ------------------------------------------------- */
+
+/* WSAPoll takes SOCKETs only. A set holding anypoll's own descriptors is evaluated here: their
+ * levels as the kernel's f_op->poll gives them (eventfd_poll, timerfd_poll, ep_eventpoll_poll),
+ * the sockets' by a zero-timeout WSAPoll. A set of own descriptors only sleeps until one of
+ * them changes (efd_notify and raise_edge wake poll_cv); sockets and epoll instances in the set
+ * are re-looked at every POLL_TICK_MS (docs/windows.md). Sets without own descriptors go to
+ * WSAPoll as before. */
+
+#define POLL_TICK_MS 10
+
+static int pollers; /* threads in ep_poll */
+static CONDITION_VARIABLE poll_cv = CONDITION_VARIABLE_INIT;
+
+static void poll_notify(void)
+{
+    if (pollers) WakeAllConditionVariable(&poll_cv);
+}
+
+/* Linux's epoll bits in Winsock's poll bits (its POLLIN is RDNORM|RDBAND). */
+static short poll_bits(uint32_t m)
+{
+    short p = 0;
+    if (m & (EPOLLIN | EPOLLRDNORM)) p |= POLLRDNORM | POLLRDBAND;
+    if (m & EPOLLPRI) p |= POLLPRI;
+    if (m & (EPOLLOUT | EPOLLWRNORM)) p |= POLLWRNORM;
+    if (m & EPOLLWRBAND) p |= POLLWRBAND;
+    if (m & EPOLLERR) p |= POLLERR;
+    if (m & EPOLLHUP) p |= POLLHUP;
+    return p;
+}
+
+/* An instance being polled has nobody sleeping on its port, maybe: its completions are
+ * collected here (without blocking) and its requests armed, as for a nested instance. */
+static void poll_collect(struct obj *ep)
+{
+    OVERLAPPED_ENTRY got[64];
+    int k = ap_port_wait(ep->port, got, 64, 0);
+    for (int i = 0; i < k; i++)
+        if (got[i].lpCompletionKey != AP_PORT_WAKE_KEY && got[i].lpOverlapped)
+            completed((struct reg *)((char *)got[i].lpOverlapped - offsetof(struct reg, req)));
+    if (k) wake(ep); /* a waiter of its own may have missed them */
+    check_suspects(ep);
+    arm(ep);
+    pump_nested(ep, 0);
+}
+
+static int ep_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+    int own = 0;
+    for (nfds_t i = 0; fds && i < n; i++) own |= is_desc((int)fds[i].fd); /* SOCKET: unsigned */
+    if (!own) return ap_sys_ppoll(fds, n, ts, mask);
+    int64_t deadline = -1;
+    if (ts) deadline = ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+    struct pollfd *sk = malloc(n * sizeof *sk);
+    nfds_t *at = malloc(n * sizeof *at);
+    if (!sk || !at) {
+        free(sk);
+        free(at);
+        return errno = ENOMEM, -1;
+    }
+    int ready, rc = 0;
+    lk();
+    pollers++;
+    for (;;) {
+        nfds_t nsk = 0;
+        int tick = 0;
+        ready = 0;
+        for (nfds_t i = 0; i < n; i++) {
+            struct pollfd *p = &fds[i];
+            int fd = (int)p->fd;
+            p->revents = 0;
+            if (fd < 0) continue;
+            if (!is_desc(fd)) {
+                sk[nsk] = *p;
+                at[nsk++] = i;
+                continue;
+            }
+            struct obj *o = obj_of(fd);
+            if (!o) {
+                p->revents = POLLNVAL;
+            } else {
+                if (o->kind == K_EPOLL) {
+                    poll_collect(o);
+                    tick = 1;
+                }
+                p->revents = poll_bits(target_level(o)) & (p->events | POLLERR | POLLHUP);
+            }
+            ready += p->revents != 0;
+        }
+        if (nsk) {
+            unlk();
+            struct timespec zero = {0, 0};
+            int k = ap_sys_ppoll(sk, nsk, &zero, NULL);
+            lk();
+            if (k < 0) {
+                rc = -1;
+                break;
+            }
+            for (nfds_t j = 0; j < nsk; j++) {
+                fds[at[j]].revents = sk[j].revents;
+                ready += sk[j].revents != 0;
+            }
+            tick = 1;
+        }
+        int64_t now = ap_sys_now_ns();
+        if (ready || (deadline >= 0 && now >= deadline)) break;
+        DWORD ms = INFINITE;
+        if (deadline >= 0) ms = (DWORD)((deadline - now + 999999) / 1000000);
+        if (tick && ms > POLL_TICK_MS) ms = POLL_TICK_MS;
+        SleepConditionVariableSRW(&poll_cv, &lock, ms, 0);
+    }
+    pollers--;
+    unlk();
+    free(sk);
+    free(at);
+    return rc < 0 ? -1 : ready;
+}
+
 /* --- fd lifetime -------------------------------------------------------------------------- */
 
 /* Drops the instance once nothing names it. Called unlocked, with it out of every list. */
@@ -791,6 +1151,13 @@ static struct obj *desc_release(int fd)
         nlive--;
         /* the last reference: its registrations in every instance go, as in the kernel */
         while (o->watchers) reg_kill(o->watchers);
+        if (o->kind == K_TIMERFD) {
+            for (struct obj **p = &timers; *p; p = &(*p)->next_timer)
+                if (*p == o) {
+                    *p = o->next_timer;
+                    break;
+                }
+        }
         if (o->kind == K_EPOLL) {
             for (struct obj **p = &instances; *p; p = &(*p)->next_ep)
                 if (*p == o) {
@@ -942,6 +1309,11 @@ const struct ap_engine ap_engine_win = {
     .epoll_ctl = ep_ctl,
     .epoll_wait = ep_wait,
     .eventfd = efd_create,
+    .timerfd_create = tfd_create,
+    .timerfd_settime = tfd_settime,
+    .timerfd_gettime = tfd_gettime,
+    .poll = ep_poll,
+    /* .signalfd: NULL, ENOSYS: Windows has no POSIX signals (docs/windows.md) */
     .owns = owns,
     .read = efd_read,
     .write = efd_write,

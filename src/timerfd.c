@@ -76,30 +76,9 @@ static void tick(struct ap_timerfd *t)
 /* timerfd_tmrproc: due and not already expired → count one and wake. 1 if it fired. */
 static int fire(struct ap_timerfd *t, int64_t now)
 {
-    struct ap_tfd_state *st = t->st;
-    if (!st->armed || st->expired || now < st->next) return 0;
-    if (st->interval) st->expired = 1;
-    else st->armed = 0;
+    if (!ap_tfd_fire(t->st, now)) return 0;
     tick(t);
     return 1;
-}
-
-/* hrtimer_forward_now for an expired periodic timer: the number of deadlines passed (>= 1),
- * the next one moved past now. */
-static int64_t forward(struct ap_tfd_state *st, int64_t now)
-{
-    int64_t orun = (now - st->next) / st->interval + 1;
-    if (orun > (INT64_MAX - st->next) / st->interval) { /* beyond any clock: stop */
-        st->armed = 0;
-        return orun;
-    }
-    st->next += orun * st->interval;
-    return orun;
-}
-
-static int64_t remaining(const struct ap_tfd_state *st, int64_t now)
-{
-    return st->armed && st->next > now ? st->next - now : 0;
 }
 
 /* --- realtime clock sets ------------------------------------------------------------------ */
@@ -229,8 +208,8 @@ int ap_timerfd_settime(struct ap_timerfd *t, int flags, const struct itimerspec 
     int64_t now = clock_ns(st->clockid);
     st_lock(st);
     fire(t, now);
-    if (st->expired && st->interval) forward(st, now); /* for `old` only; reset below */
-    old.it_value = ns_ts(remaining(st, now));
+    if (st->expired && st->interval) ap_tfd_forward(st, now); /* for `old` only; reset below */
+    old.it_value = ns_ts(ap_tfd_remaining(st, now));
     old.it_interval = ns_ts(st->interval);
     /* timerfd_setup */
     int64_t value = ts_ns(&nv->it_value);
@@ -263,10 +242,10 @@ int ap_timerfd_gettime(struct ap_timerfd *t, struct itimerspec *cur)
     st_lock(st);
     int fired = fire(t, now);
     if (st->expired && st->interval) {
-        atomic_fetch_add(&t->base.sh->value, (uint64_t)forward(st, now) - 1);
+        atomic_fetch_add(&t->base.sh->value, (uint64_t)ap_tfd_forward(st, now) - 1);
         st->expired = 0;
     }
-    v.it_value = ns_ts(remaining(st, now));
+    v.it_value = ns_ts(ap_tfd_remaining(st, now));
     v.it_interval = ns_ts(st->interval);
     st_unlock(st);
     if (fired) ap_defer(&t->base);
@@ -322,7 +301,7 @@ ssize_t ap_timerfd_read(struct ap_timerfd *t, int fd, void *buf, size_t n)
             st->canceled = 0;
             if (st->expired && st->interval) st->armed = 0;
         } else if (st->expired && st->interval) {
-            ticks += (uint64_t)forward(st, now) - 1;
+            ticks += (uint64_t)ap_tfd_forward(st, now) - 1;
         }
         st->expired = 0;
         atomic_store(&t->base.sh->value, 0);

@@ -4,24 +4,12 @@
 
 #include "emul.h"
 
-/*
- * The timer itself, as the kernel keeps it in the open file (fs/timerfd.c's timerfd_ctx). It
- * depends on nothing but a clock, so another engine can drive it with its own object and
- * thread: ap_tfd_fire/forward/remaining are the kernel's timerfd_tmrproc, hrtimer_forward_now
- * and timerfd_get_remaining. Lives in a MAP_SHARED page (shared across fork, like the file);
- * `lock` guards it across processes. The pending expiration count is kept by the caller
- * (here: the object's shared counter, base.sh->value).
- */
-struct ap_tfd_state {
-    atomic_flag lock;
-    int clockid;      /* the host clock read for it (ALARM ids mapped to their base clock) */
-    int armed;        /* an expiry is scheduled at `next` */
-    int expired;      /* fired, and (periodic) not forwarded yet: no new wake-up until then */
-    int might_cancel; /* TFD_TIMER_CANCEL_ON_SET took effect */
-    int canceled;     /* the realtime clock was set: the next read fails with ECANCELED */
-    int64_t next;     /* deadline, ns on clockid */
-    int64_t interval; /* ns; 0 for a one-shot timer */
-};
+/* The timer itself and its arithmetic (the kernel's timerfd_ctx, timerfd_tmrproc,
+ * hrtimer_forward_now, timerfd_get_remaining) are in timerfd_state.h, shared with the Windows
+ * engine. Here it lives in a MAP_SHARED page (shared across fork, like the open file); its
+ * `lock` guards it across processes, and the pending expiration count is the object's shared
+ * counter (base.sh->value). */
+#include "timerfd_state.h"
 
 struct ap_timerfd {
     struct ap_obj base; /* the expiration count is base.sh->value */

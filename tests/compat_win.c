@@ -17,6 +17,12 @@
 #undef shutdown
 #include <string.h>
 
+#undef clock_gettime
+int cw_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    return clock_gettime(id == CLOCK_BOOTTIME ? CLOCK_MONOTONIC : id, ts);
+}
+
 static int wsa_errno(void)
 {
     switch (WSAGetLastError()) {

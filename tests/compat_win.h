@@ -44,6 +44,18 @@ int socketpair(int domain, int type, int protocol, int sv[2]);
 int pipe2(int p[2], int flags); /* a loopback TCP pair: Windows pipes cannot be polled */
 int poll(struct pollfd *fds, nfds_t n, int timeout_ms);
 int mkfifo(const char *path, int mode); /* -1 ENOSYS */
+/* For test_timerfd.c. Linux's CLOCK_MONOTONIC_RAW number (not a timerfd clock anywhere). */
+#ifndef CLOCK_MONOTONIC_RAW
+#define CLOCK_MONOTONIC_RAW 4
+#endif
+/* Windows has no uids; the win engine refuses the alarm clocks with EPERM, as Linux does for a
+ * process without CAP_WAKE_ALARM, so the suite runs as an unprivileged user. */
+#define geteuid() 1000
+/* winpthreads' clock_gettime has no CLOCK_BOOTTIME; the win engine serves it with
+ * CLOCK_MONOTONIC (docs/timerfd.md), and so does the suite's reading of it. */
+#include <pthread.h>
+int cw_clock_gettime(clockid_t id, struct timespec *ts);
+#define clock_gettime(id, ts) cw_clock_gettime(id, ts)
 #ifndef O_DIRECTORY
 #define O_DIRECTORY 0200000
 #endif

@@ -19,10 +19,13 @@ static const struct {
     {"test_fork.c", "fork() does not exist on Windows"},
     {"test_signals.c", "POSIX signals (sigaction, signal masks, EINTR) do not exist on Windows"},
     {"test_pipes.c", PIPES},
-    {"test_poll_fd.c", "poll() over anypoll's own descriptors: WSAPoll takes sockets only, and "
-                       "the cases use pipes"},
-    {"test_select.c", "select() over anypoll's own descriptors: Winsock's select takes sockets "
-                      "only, and the cases use pipes"},
+    {"test_signalfd.c", "signalfd: POSIX signals do not exist on Windows (anypoll_signalfd fails "
+                        "with ENOSYS there)"},
+    {"test_poll_fd.c", "the file uses POSIX signal masks (sigaddset, SIGUSR2) and pipes; poll() "
+                       "over anypoll's own descriptors is run on Windows by eventfd_poll, "
+                       "nest_epoll_fd_poll_* and the timerfd cases"},
+    {"test_select.c", "the file uses POSIX signal masks and pipes; select() over anypoll's own "
+                      "descriptors is run on Windows by timerfd_poll_and_select"},
 };
 
 /* The suite's pipes and AF_UNIX socketpairs are loopback TCP pairs on Windows (compat_win.c):
@@ -37,7 +40,6 @@ static const struct {
                    "for another process); anypoll dups only its own descriptors"
 #define NUMBERS "descriptor numbers: SOCKET values come from the Windows handle table, " \
                 "anypoll's own from the numbers no SOCKET can have; no common lowest-free rule"
-#define POLL_OWN "poll()/select() over anypoll's own descriptors: WSAPoll takes SOCKETs only"
 
 static const struct {
     const char *name;
@@ -81,9 +83,9 @@ static const struct {
      "AFD reports nothing for a TCP socket that never connected (Linux: OUT|HUP), and no "
      "Winsock query tells it from a connect in progress"},
     {"eventfd_and_epoll_fd_take_lowest_free_number", 1, NUMBERS},
-    {"eventfd_poll", 1, POLL_OWN},
-    {"nest_epoll_fd_poll_et_consumed", 1, POLL_OWN},
-    {"nest_epoll_fd_poll_pollin_while_pending", 1, POLL_OWN},
+    {"timerfd_blocking_read_interrupted", 0,
+     "POSIX signals (sigaction, pthread_kill, EINTR) do not exist on Windows"},
+    {"timerfd_shared_across_fork", 0, "fork() does not exist on Windows"},
     {"dup2_dup3_same_and_bad_fds", 1,
      "dup2/dup3 onto a multiple of 4 is refused (EBADF): such a number may become a SOCKET"},
     /* Wine 8 only (2: skipped when running under Wine, run on Windows) */

@@ -45,6 +45,16 @@ const char ap_usage_run[] =
     "exit status: CMD's; 127 if CMD cannot be run; 125 if libanypoll.so is not found or the\n"
     "--nosys filter cannot be installed; 2 for a usage error.\n";
 
+#ifdef _WIN32
+/* No preloading on Windows (no LD_PRELOAD, no exec): programs link libanypoll.a. */
+int ap_cmd_run(int argc, char **argv, const char *argv0)
+{
+    (void)argc, (void)argv, (void)argv0;
+    fprintf(stderr, "anypoll run: not available on Windows (there is no LD_PRELOAD; link "
+                    "libanypoll.a instead)\n");
+    return EXIT_USAGE;
+}
+#else
 static int usable_file(const char *p) { return access(p, R_OK) == 0; }
 
 /* The directory this command lives in, into dir (no trailing slash). 0, or -1. */
@@ -161,3 +171,4 @@ int ap_cmd_run(int argc, char **argv, const char *argv0)
     fprintf(stderr, "anypoll run: cannot run '%s': %s\n", argv[i], strerror(errno));
     return EXIT_NOEXEC;
 }
+#endif

@@ -44,8 +44,11 @@ int main(void)
     fd_set f;
     struct timespec ts = {0, 0};
     socklen_t sl = 0;
+    struct itimerspec its = {{0, 0}, {0, 0}};
     (void)m, (void)n, (void)z, (void)v, (void)h, (void)p, (void)f, (void)ts, (void)sl;
-    return anypoll_epoll_wait(anypoll_epoll_create1(EPOLL_CLOEXEC), &e, 1, 0) +
+    return anypoll_timerfd_settime(anypoll_timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC),
+                                   TFD_TIMER_ABSTIME, &its, NULL) +
+           anypoll_epoll_wait(anypoll_epoll_create1(EPOLL_CLOEXEC), &e, 1, 0) +
            anypoll_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | EFD_SEMAPHORE) +
            anypoll_accept4(0, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC) + anypoll_fcntl(0, F_GETFL);
 }
