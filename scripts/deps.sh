@@ -55,6 +55,7 @@ check_all() {
     need librust-hyper-dev compgen -G '/usr/share/cargo/registry/hyper-0.14.*'
     if [ "$profile" = check ]; then
         need python3 have python3
+        need libpython3.11-testsuite test -e /usr/lib/python3.11/test/test_epoll.py # python-* steps
         need clang have clang
         if have clang >/dev/null; then need libclang-rt-14-dev clang_rt; fi
         need gcc-aarch64-linux-gnu have aarch64-linux-gnu-gcc
