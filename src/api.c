@@ -188,6 +188,16 @@ static ssize_t seen(const struct ap_engine *e, int fd, enum ap_io_dir dir, ssize
     return r;
 }
 
+/* Before host receives on a plain fd; errno survives. */
+static void reading(const struct ap_engine *e, int fd)
+{
+    if (e->io_reading) {
+        int err = errno;
+        e->io_reading(fd);
+        errno = err;
+    }
+}
+
 static size_t iov_total(const struct iovec *iov, int n)
 {
     size_t t = 0;
@@ -199,6 +209,7 @@ ssize_t anypoll_read(int fd, void *buf, size_t count)
 {
     ENGINE_OR_FAIL(e);
     if (owned(e, fd)) KEEP_ERRNO_ON_SUCCESS(e->read(fd, buf, count));
+    reading(e, fd);
     return seen(e, fd, AP_IO_IN, ap_sys_read(fd, buf, count), count);
 }
 
@@ -232,6 +243,7 @@ ssize_t anypoll_readv(int fd, const struct iovec *iov, int iovcnt)
         }
         return r;
     }
+    reading(e, fd);
     return seen(e, fd, AP_IO_IN, ap_sys_readv(fd, iov, iovcnt), iov ? iov_total(iov, iovcnt) : 0);
 }
 
@@ -274,6 +286,7 @@ ssize_t anypoll_recv(int fd, void *buf, size_t len, int flags)
 {
     ENGINE_OR_FAIL(e);
     NOT_A_SOCKET_IF_OWNED(e, fd);
+    reading(e, fd);
     return seen(e, fd, AP_IO_IN, ap_sys_recv(fd, buf, len, flags), (flags & MSG_PEEK) ? 0 : len);
 }
 
@@ -289,6 +302,7 @@ ssize_t anypoll_recvfrom(int fd, void *buf, size_t len, int flags, struct sockad
 {
     ENGINE_OR_FAIL(e);
     NOT_A_SOCKET_IF_OWNED(e, fd);
+    reading(e, fd);
     return seen(e, fd, AP_IO_IN, ap_sys_recvfrom(fd, buf, len, flags, addr, addrlen),
                 (flags & MSG_PEEK) ? 0 : len);
 }
@@ -306,6 +320,7 @@ ssize_t anypoll_recvmsg(int fd, struct msghdr *msg, int flags)
     ENGINE_OR_FAIL(e);
     NOT_A_SOCKET_IF_OWNED(e, fd);
     size_t asked = (flags & MSG_PEEK) || !msg ? 0 : iov_total(msg->msg_iov, (int)msg->msg_iovlen);
+    reading(e, fd);
     return seen(e, fd, AP_IO_IN, ap_sys_recvmsg(fd, msg, flags), asked);
 }
 

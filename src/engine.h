@@ -49,6 +49,9 @@ struct ap_engine {
     /* What the program's own I/O on a plain fd returned (res, and errno when res < 0), so
      * emulated EPOLLET learns of drained fds. NULL: nothing to learn. */
     void (*io_seen)(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked);
+    /* The program is about to receive from a plain fd: what is queued can still be measured
+     * before the call takes some of it. NULL: nothing to measure. */
+    void (*io_reading)(int fd);
     /* fd lifetime. NULL: the host's close/dup3/fcntl. dup_to: newfd < 0 means "lowest free"
      * (dup, F_DUPFD with newfd = -2 - minfd), flags may hold O_CLOEXEC. */
     int (*close)(int fd);

@@ -471,10 +471,15 @@ static void watcher_unlink(struct ap_reg *r)
 /* Live EPOLLET registrations of plain fds in this process: while there are none, the
  * evidence of the program's I/O (io_seen) has nobody to tell and skips the lock. */
 static atomic_long et_plain_regs;
+/* ... of datagram sockets: until there is one, a receive needs no measuring first. */
+static atomic_long et_dgram_regs;
 static void et_count(const struct ap_reg *r, long delta)
 {
-    if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN)
+    if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN) {
         atomic_fetch_add_explicit(&et_plain_regs, delta, memory_order_relaxed);
+        if (r->obj->queue == AP_QUEUE_DGRAM)
+            atomic_fetch_add_explicit(&et_dgram_regs, delta, memory_order_relaxed);
+    }
 }
 
 /* Removes a registration from everything; its memory goes when no poll() can refer to it. */
@@ -1433,6 +1438,30 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     ap_unlock();
 }
 
+/* A datagram queue is measured in memory, and a receive takes a datagram's worth away: one
+ * that arrived since the last report must be counted before the receive hides it behind the
+ * smaller total (the kernel queued its edge at the arrival). Stream queues need no look:
+ * io_seen compares the bytes read with the bytes known. */
+static void io_reading(int fd)
+{
+    if (!atomic_load_explicit(&et_dgram_regs, memory_order_relaxed)) return;
+    if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    long now = -1;
+    int asked = 0;
+    for (struct ap_reg *r = o && o->queue == AP_QUEUE_DGRAM ? o->watchers : NULL; r; r = r->wnext) {
+        if (!(r->events & EPOLLET) || r->disabled || r->nread < 0 || !(r->seen & EPOLLIN)) continue;
+        if (!asked) now = queue_size(r, fd), asked = 1;
+        if (now > r->nread) {
+            r->nread = now;
+            ready_add(r->ep, r);
+            ep_wake(r->ep);
+        }
+    }
+    ap_unlock();
+}
+
 static int ep_close(int fd)
 {
     if (ap_fd_kind(fd) != AP_KIND_NONE) {
@@ -1619,6 +1648,7 @@ const struct ap_engine ap_engine_poll = {
     .write = ep_write,
     .poll = ep_poll,
     .io_seen = io_seen,
+    .io_reading = io_reading,
     .close = ep_close,
     .dup_to = ep_dup_to,
     .fcntl = ep_fcntl,

@@ -290,6 +290,18 @@ void tcp_pair(int *client, int *server)
     *server = s;
 }
 
+int udp_receiver(struct sockaddr_in *addr)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (s < 0) FAIL("socket: %s", errno_name(errno));
+    *addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = 0};
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)addr, sizeof *addr) != 0) FAIL("bind: %s", errno_name(errno));
+    socklen_t len = sizeof *addr;
+    if (getsockname(s, (struct sockaddr *)addr, &len) != 0) FAIL("getsockname: %s", errno_name(errno));
+    return s;
+}
+
 int unused_tcp_port(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);

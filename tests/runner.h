@@ -235,6 +235,8 @@ void tcp_pair(int *client, int *server);
 /* A listening TCP socket on 127.0.0.1, ephemeral port (non-blocking); returns the port. */
 int tcp_listener(int *fd);
 int tcp_connect_nb(int port);                         /* non-blocking connect, in progress */
+struct sockaddr_in;
+int udp_receiver(struct sockaddr_in *addr); /* non-blocking UDP socket bound on loopback */
 int unused_tcp_port(void);                            /* a port nobody listens on */
 void set_nonblock(int fd);
 void write_all(int fd, const void *buf, size_t n);    /* through T.write, retrying EAGAIN */
