@@ -1448,11 +1448,10 @@ static void io_reading(int fd)
     if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
     ap_lock();
     struct ap_obj *o = ap_fd_obj(fd);
-    long now = -1;
-    int asked = 0;
+    long now = -2; /* not asked yet; -1: unknown */
     for (struct ap_reg *r = o && o->queue == AP_QUEUE_DGRAM ? o->watchers : NULL; r; r = r->wnext) {
         if (!(r->events & EPOLLET) || r->disabled || r->nread < 0 || !(r->seen & EPOLLIN)) continue;
-        if (!asked) now = queue_size(r, fd), asked = 1;
+        if (now == -2) now = queue_size(r, fd);
         if (now > r->nread) {
             r->nread = now;
             ready_add(r->ep, r);
