@@ -29,7 +29,7 @@ TEST_SRC  = $(wildcard tests/*.c)
 EX_SRC    = $(wildcard examples/*.c)
 EXAMPLES  = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib check demo deps install clean
+.PHONY: all lib check demo deps install clean external
 all: lib $(BUILD)/anypoll $(BUILD)/conformance $(EXAMPLES)
 lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so $(BUILD)/libanypoll-prefixed.a
 
@@ -70,6 +70,13 @@ demo:
 
 deps:
 	@bash scripts/deps.sh check
+
+# other projects' own suites against the drop-in (scripts/external-suites.sh; not in check:
+# it fetches Debian's sources of libuv and libevent and builds them)
+external:
+	@bash scripts/deps.sh external
+	@$(MAKE) --no-print-directory all
+	bash scripts/external-suites.sh
 
 install: lib $(BUILD)/anypoll
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

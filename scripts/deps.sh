@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [demo|check|bench] — make sure the tools `make demo` / `make check` / `make bench`
-# need are here.
+# scripts/deps.sh [demo|check|bench|external] — make sure the tools `make demo` / `make check` /
+# `make bench` / `make external` need are here.
 #
 # Checks each requirement by what it provides (a command or a file), which takes a few
 # milliseconds when everything is present. Whatever is missing is installed from Debian 12
 # packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
 # and fails. `demo` needs the native compiler and the real clients' runtimes and libraries
 # (tests/clients/: the scoreboard's rows); `check` (the default) needs everything but the
-# benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev).
+# benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev);
+# `external` what fetching and building other projects' suites takes (apt-get source's
+# dpkg-dev, cmake) and Python's test suite.
 set -euo pipefail
 
 profile=${1:-check}
 case $profile in
-demo | check | bench) ;;
+demo | check | bench | external) ;;
 -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
-    echo "usage: $0 [demo|check|bench]" >&2
+    echo "usage: $0 [demo|check|bench|external]" >&2
     exit 2
     ;;
 esac
@@ -73,6 +75,11 @@ check_all() {
         need valgrind have valgrind # instruction counts
         need libevent-dev test -e /usr/include/event2/event.h
         need libev-dev test -e /usr/include/ev.h
+    fi
+    if [ "$profile" = external ]; then
+        need dpkg-dev have dpkg-source # apt-get source unpacks with it
+        need cmake have cmake
+        need libpython3.11-testsuite test -e /usr/lib/python3.11/test/test_epoll.py
     fi
     # No clang yet: its runtime package cannot be checked, so it comes along with it.
     if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi
