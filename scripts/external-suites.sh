@@ -193,6 +193,13 @@ suite_libevent() {
                 /\[[A-Za-z_0-9]+ FAILED\]/ && cur != "" && !(cur in bad) { bad[cur] = 1; print cur }
                 END { print n + 0 > total }' "$log" >"$LOGS/$name-$w.failed"
             grep -q 'no event mechanism available' "$log" && echo "no event mechanism available" >"$LOGS/$name-$w.note"
+            # every base but those main/methods and main/base_environ make on purpose is epoll
+            local want='epoll$' label=epoll
+            [ "$name" = libevent-changelist ] && want='epoll \(with changelist\)$' label='epoll with changelist'
+            if [ "$w" != nosys-bare ] && ! grep -qE "\[msg\] libevent using: $want" "$log"; then
+                printf '%-19s %-10s FAIL: no event base used %s\n' "$name" "$w" "$label"
+                STATUS=1
+            fi
         done
         judge "$name"
     done
@@ -203,7 +210,8 @@ libevent_run() {
     local cl=
     [ "$1" = libevent-changelist ] && cl=1
     shift
-    (cd "$WORK/libevent-build" && export EVENT_NOSELECT=1 EVENT_NOPOLL=1 EVENT_NODEVPOLL=1 EVENT_NOKQUEUE=1 &&
+    (cd "$WORK/libevent-build" && export EVENT_NOSELECT=1 EVENT_NOPOLL=1 EVENT_NODEVPOLL=1 EVENT_NOKQUEUE=1 \
+        EVENT_SHOW_METHOD=1 &&
         if [ -n "$cl" ]; then export EVENT_EPOLL_USE_CHANGELIST=1; else unset EVENT_EPOLL_USE_CHANGELIST; fi &&
         timeout -k 10 2400 "$@")
 }
