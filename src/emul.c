@@ -19,6 +19,16 @@ static atomic_int deferred_any;
 static struct ap_obj *all_objs; /* emulated objects, for deferred work and fork */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* This thread holds the engine lock or is taking it. A signal-safe writer that finds the lock
+ * taken waits for it, so its follow-up is done when write() returns (poll()/select() right
+ * after must see the new level), unless the lock is this very thread's (a signal handler that
+ * interrupted it): then it leaves the work to the holder, which runs it before it releases.
+ * Initial-exec: no allocation on first use, which a signal handler could not afford. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((tls_model("initial-exec")))
+#endif
+static _Thread_local int this_thread_locks;
+
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&engine_lock);
@@ -35,10 +45,16 @@ static void install_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent,
 void ap_lock(void)
 {
     pthread_once(&atfork_once, install_atfork);
+    this_thread_locks = 1;
     pthread_mutex_lock(&engine_lock);
 }
 
-int ap_trylock(void) { return pthread_mutex_trylock(&engine_lock) == 0; }
+int ap_trylock(void)
+{
+    if (pthread_mutex_trylock(&engine_lock) != 0) return 0;
+    this_thread_locks = 1;
+    return 1;
+}
 
 static void run_deferred(void)
 {
@@ -54,15 +70,21 @@ void ap_unlock(void)
         pthread_mutex_unlock(&engine_lock);
         /* A signal-safe writer that found the lock taken after our last check left its
          * work to us; take it back unless somebody else now holds the lock (then it's theirs). */
-        if (!atomic_load(&deferred_any) || !ap_trylock()) return;
+        if (!atomic_load(&deferred_any) || pthread_mutex_trylock(&engine_lock) != 0) break;
     }
+    this_thread_locks = 0;
 }
 
 void ap_defer(struct ap_obj *o)
 {
     atomic_store(&o->deferred, 1);
     atomic_store(&deferred_any, 1);
-    if (ap_trylock()) ap_unlock();
+    if (ap_trylock()) {
+        ap_unlock();
+    } else if (!this_thread_locks) {
+        ap_lock(); /* another thread's: it never blocks while holding it */
+        ap_unlock();
+    }
 }
 
 /* --- fd table ---------------------------------------------------------------------------- */

@@ -505,3 +505,46 @@ TEST(thread_adds_grow_the_set_of_a_blocked_waiter)
     }
     CLOSE(ep);
 }
+
+/* A write has taken effect when it returns: poll() right after sees the eventfd readable, and
+ * after the read not readable, even while another thread keeps the library busy (on the poll
+ * engine it holds the engine lock for its epoll_ctl calls). Counted over many rounds. */
+static atomic_int busy_stop;
+static void *ctl_churn(void *arg)
+{
+    int *fds = arg; /* an epoll fd and a pipe's read end */
+    while (!atomic_load(&busy_stop)) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+        if (T.epoll_ctl(fds[0], EPOLL_CTL_ADD, fds[1], &ev) == 0)
+            T.epoll_ctl(fds[0], EPOLL_CTL_DEL, fds[1], NULL);
+    }
+    return NULL;
+}
+
+TEST(thread_eventfd_level_visible_when_write_returns)
+{
+    enum { ROUNDS = 20000 };
+    int p[2];
+    make_pipe(p, O_NONBLOCK);
+    int fds[2] = {new_epoll(), p[0]};
+    int efd = new_eventfd(0, EFD_NONBLOCK);
+    atomic_store(&busy_stop, 0);
+    pthread_t t = start_thread(ctl_churn, fds);
+    int unreadable = 0, still_readable = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        efd_write(efd, 1);
+        struct pollfd q = {.fd = efd, .events = POLLIN};
+        if (T.poll(&q, 1, 0) != 1 || !(q.revents & POLLIN)) unreadable++;
+        CHECK_U64(efd_read(efd), 1);
+        q.revents = 0;
+        if (T.poll(&q, 1, 0) != 0) still_readable++;
+    }
+    atomic_store(&busy_stop, 1);
+    join_thread(t);
+    CHECK_EQ(unreadable, 0);
+    CHECK_EQ(still_readable, 0);
+    CLOSE(efd);
+    CLOSE(fds[0]);
+    CLOSE(p[0]);
+    CLOSE(p[1]);
+}
