@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,15 +20,17 @@ static atomic_int deferred_any;
 static struct ap_obj *all_objs; /* emulated objects, for deferred work and fork */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* This thread holds the engine lock or is taking it. A signal-safe writer that finds the lock
- * taken waits for it, so its follow-up is done when write() returns (poll()/select() right
- * after must see the new level), unless the lock is this very thread's (a signal handler that
- * interrupted it): then it leaves the work to the holder, which runs it before it releases.
+/* How many times this thread holds the engine lock or is taking it (a signal handler that
+ * interrupted it may take it again on top). A signal-safe writer that finds the lock taken
+ * waits for it, so its follow-up is done when write() returns (poll()/select() right after
+ * must see the new level), unless this very thread is in it (a handler that interrupted it):
+ * then it leaves the work to the holder, which runs it before it releases. Counted before the
+ * lock is tried and after it is released, so no handler ever sees 0 while this thread has it.
  * Initial-exec: no allocation on first use, which a signal handler could not afford. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((tls_model("initial-exec")))
 #endif
-static _Thread_local int this_thread_locks;
+static _Thread_local volatile sig_atomic_t this_thread_locks;
 
 static void atfork_prepare(void)
 {
@@ -45,15 +48,19 @@ static void install_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent,
 void ap_lock(void)
 {
     pthread_once(&atfork_once, install_atfork);
-    this_thread_locks = 1;
+    this_thread_locks++;
+    atomic_signal_fence(memory_order_seq_cst);
     pthread_mutex_lock(&engine_lock);
 }
 
 int ap_trylock(void)
 {
-    if (pthread_mutex_trylock(&engine_lock) != 0) return 0;
-    this_thread_locks = 1;
-    return 1;
+    this_thread_locks++;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (pthread_mutex_trylock(&engine_lock) == 0) return 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    this_thread_locks--;
+    return 0;
 }
 
 static void run_deferred(void)
@@ -72,7 +79,8 @@ void ap_unlock(void)
          * work to us; take it back unless somebody else now holds the lock (then it's theirs). */
         if (!atomic_load(&deferred_any) || pthread_mutex_trylock(&engine_lock) != 0) break;
     }
-    this_thread_locks = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    this_thread_locks--;
 }
 
 void ap_defer(struct ap_obj *o)
