@@ -18,7 +18,8 @@ WIN_TOOL_SRC = tools/anypoll.c tools/nosys_linux.c tools/run.c tools/socketpair_
 # signals, poll()/select() over anypoll's own descriptors) are listed as skipped with the
 # reason by the generated file below, never run and never counted as passed.
 WIN_TEST_FILES = abi bad_input close_dup ctl_errors data edge_sources et eventfd exclusive \
-                 hup_err instances lt nesting oneshot sockets threads timeouts timerfd
+                 hup_err instances lt nesting oneshot sockets threads timeouts timerfd \
+                 fuzz_regressions
 WIN_TEST_SRC = $(WIN_TEST_FILES:%=tests/test_%.c) tests/helpers.c tests/target_anypoll.c \
                tests/runner_win.c tests/windows_gaps.c tests/compat_win.c
 WIN_TEST_OFF = $(filter-out $(WIN_TEST_SRC),$(wildcard tests/test_*.c))

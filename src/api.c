@@ -397,7 +397,8 @@ int anypoll_fcntl(int fd, int cmd, ...)
          * looks the fd up (EBADF) before it checks it (EINVAL). */
         unsigned int min = (unsigned int)arg;
         if (min >= INT_MAX / 2) {
-            errno = ap_sys_fcntl(fd, F_GETFD, 0) < 0 ? EBADF : EINVAL;
+            int open = (e->fcntl ? e->fcntl(fd, F_GETFD, 0) : ap_sys_fcntl(fd, F_GETFD, 0)) >= 0;
+            errno = open ? EINVAL : EBADF; /* the engine knows its own descriptors */
             return -1;
         }
         return dup_to(e, fd, -2 - (int)min, cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0);

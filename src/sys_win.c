@@ -123,11 +123,19 @@ int ap_win_is_socket(int fd)
     return ok;
 }
 
+/* A datagram longer than the buffer: Winsock fills the buffer, drops the rest (unless peeking)
+ * and fails with WSAEMSGSIZE; Linux returns the bytes it copied, which are the whole buffer. */
+static ssize_t received(int r, size_t filled)
+{
+    if (r != SOCKET_ERROR) return r;
+    return WSAGetLastError() == WSAEMSGSIZE ? (ssize_t)filled : fail();
+}
+
 ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags)
 {
     ap_win_startup();
-    int r = recv((SOCKET)fd, buf, n > INT_MAX ? INT_MAX : (int)n, flags);
-    return r == SOCKET_ERROR ? fail() : r;
+    int len = n > INT_MAX ? INT_MAX : (int)n;
+    return received(recv((SOCKET)fd, buf, len, flags), (size_t)len);
 }
 
 ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags)
@@ -143,8 +151,8 @@ ssize_t ap_sys_write(int fd, const void *buf, size_t n) { return ap_sys_send(fd,
 ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
 {
     ap_win_startup();
-    int r = recvfrom((SOCKET)fd, buf, n > INT_MAX ? INT_MAX : (int)n, flags, a, al);
-    return r == SOCKET_ERROR ? fail() : r;
+    int len = n > INT_MAX ? INT_MAX : (int)n;
+    return received(recvfrom((SOCKET)fd, buf, len, flags, a, al), (size_t)len);
 }
 
 ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
@@ -180,10 +188,13 @@ ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags)
     INT alen = (INT)m->msg_namelen;
     int r = WSARecvFrom((SOCKET)fd, b, (DWORD)m->msg_iovlen, &got, &fl, m->msg_name,
                         m->msg_name ? &alen : NULL, NULL, NULL);
-    if (r == SOCKET_ERROR) return fail();
+    int truncated = r == SOCKET_ERROR && WSAGetLastError() == WSAEMSGSIZE;
+    if (r == SOCKET_ERROR && !truncated) return fail();
+    if (truncated)
+        for (size_t i = got = 0; i < m->msg_iovlen; i++) got += b[i].len;
     m->msg_namelen = m->msg_name ? (socklen_t)alen : 0;
     m->msg_controllen = 0;
-    m->msg_flags = 0;
+    m->msg_flags = truncated ? MSG_TRUNC : 0;
     return (ssize_t)got;
 }
 

@@ -345,3 +345,40 @@ TEST(udp_et_edge_per_datagram)
     CLOSE(b);
     CLOSE(ep);
 }
+
+/* A receive shorter than the datagram returns what fit and drops the rest of that datagram
+ * (all of it stays when peeking); recvmsg says so with MSG_TRUNC. Winsock fails such receives
+ * with WSAEMSGSIZE, which anypoll on Windows turns into Linux's answer. */
+TEST(udp_receive_shorter_than_datagram_truncates)
+{
+    struct sockaddr_in addr;
+    int a = udp_receiver(&addr);
+    int b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    CHECK(b >= 0);
+    int ep = new_epoll();
+    ADD(ep, a, EPOLLIN, 23);
+    static const char *const sent[] = {"0123456789", "ab", "wxyz"};
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(T.sendto(b, sent[i], strlen(sent[i]), 0, (struct sockaddr *)&addr, sizeof addr),
+                 (long long)strlen(sent[i]));
+    char buf[16] = {0};
+    WAIT_EXPECT(ep, EV(EPOLLIN, 23));
+    CHECK_EQ(T.recv(a, buf, 3, MSG_PEEK), 3);
+    CHECK(memcmp(buf, "012", 3) == 0);
+    CHECK_EQ(T.read(a, buf, 4), 4);
+    CHECK(memcmp(buf, "0123", 4) == 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN, 23));
+    CHECK_EQ(T.recvfrom(a, buf, sizeof buf, 0, NULL, NULL), 2);
+    CHECK(memcmp(buf, "ab", 2) == 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN, 23));
+    struct iovec iov = {buf, 2};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    CHECK_EQ(T.recvmsg(a, &mh, 0), 2);
+    CHECK(memcmp(buf, "wx", 2) == 0);
+    CHECK_EQ(mh.msg_flags & MSG_TRUNC, MSG_TRUNC);
+    CHECK_ERR(T.recv(a, buf, sizeof buf, 0), EAGAIN);
+    WAIT_NONE(ep);
+    CLOSE(a);
+    CLOSE(b);
+    CLOSE(ep);
+}

@@ -26,6 +26,9 @@ static const struct {
                        "nest_epoll_fd_poll_* and the timerfd cases"},
     {"test_select.c", "the file uses POSIX signal masks and pipes; select() over anypoll's own "
                       "descriptors is run on Windows by timerfd_poll_and_select"},
+    {"test_churn.c", "the case churns only once its waiter sleeps in epoll_wait, which the suite "
+                     "reads from /proc/self/task/*/stat (Linux only); threads_* run the same "
+                     "ctl-while-blocked paths on Windows"},
 };
 
 /* The suite's pipes and AF_UNIX socketpairs are loopback TCP pairs on Windows (compat_win.c):
@@ -38,6 +41,9 @@ static const struct {
                  "its own descriptors; a CRT file descriptor is neither (EBADF)"
 #define SOCKET_DUP "dup() of a SOCKET: Windows has none (WSADuplicateSocket makes a new socket " \
                    "for another process); anypoll dups only its own descriptors"
+#define DGRAM_BEHIND "a new datagram behind an unread one: Windows' FIONREAD on a datagram " \
+                     "socket gives the size of the first datagram only, so an arrival cannot be " \
+                     "counted"
 #define NUMBERS "descriptor numbers: SOCKET values come from the Windows handle table, " \
                 "anypoll's own from the numbers no SOCKET can have; no common lowest-free rule"
 
@@ -67,12 +73,9 @@ static const struct {
     {"edge_ready_at_ctl_time_keeps_ctl_order", 0, PIPE_ONLY},
     {"socketpair_peer_closed", 0, UNIX_ONLY},
     {"edge_short_read_after_eof_no_new_edge", 0, UNIX_ONLY},
-    {"et_datagram_socketpair_edge_per_datagram", 1,
-     "a new datagram behind an unread one: Windows' FIONREAD on a datagram socket gives the "
-     "size of the first datagram only, so an arrival cannot be counted"},
-    {"udp_et_edge_per_datagram", 1,
-     "a new datagram behind an unread one: Windows' FIONREAD on a datagram socket gives the "
-     "size of the first datagram only, so an arrival cannot be counted"},
+    {"et_datagram_socketpair_edge_per_datagram", 1, DGRAM_BEHIND},
+    {"udp_et_edge_per_datagram", 1, DGRAM_BEHIND},
+    {"fuzz_dgram_arrival_then_read_is_an_edge", 1, DGRAM_BEHIND},
     {"et_listening_socket_edge_per_connection", 1,
      "a new connection behind an unaccepted one: Windows has no accept-queue count (the poll "
      "engine has the same limit off Linux)"},
@@ -86,6 +89,9 @@ static const struct {
     {"timerfd_blocking_read_interrupted", 0,
      "POSIX signals (sigaction, pthread_kill, EINTR) do not exist on Windows"},
     {"timerfd_shared_across_fork", 0, "fork() does not exist on Windows"},
+    {"fuzz_poll_eventfd_answers_in_out_only", 0,
+     "Winsock's poll bits are merged (POLLIN is POLLRDNORM|POLLRDBAND, POLLOUT is POLLWRNORM), "
+     "so \"IN and OUT, never RDNORM or WRNORM\" cannot be asked on Windows"},
     {"dup2_dup3_same_and_bad_fds", 1,
      "dup2/dup3 onto a multiple of 4 is refused (EBADF): such a number may become a SOCKET"},
     /* Wine 8 only (2: skipped when running under Wine, run on Windows) */
