@@ -67,6 +67,7 @@ struct ap_reg {
     int owned_idx;      /* index in ep->owned, or -1 */
     unsigned disabled : 1, dead : 1, on_ready : 1, on_pending : 1, candidate : 1;
     struct ap_reg *wnext, *wprev; /* obj->watchers */
+    struct ap_reg *dnext, *dprev; /* et_dgram_list */
     struct ap_reg *rnext, *rprev; /* ep ready list */
     struct ap_reg *hnext;         /* ep hash chain */
     struct ap_reg *pnext;         /* ep pending list, then graveyard */
@@ -473,12 +474,25 @@ static void watcher_unlink(struct ap_reg *r)
 static atomic_long et_plain_regs;
 /* ... of datagram sockets: until there is one, a receive needs no measuring first. */
 static atomic_long et_dgram_regs;
-static void et_count(const struct ap_reg *r, long delta)
+static struct ap_reg *et_dgram_list; /* under the lock: those registrations */
+static void et_count(struct ap_reg *r, long delta)
 {
     if ((r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN) {
         atomic_fetch_add_explicit(&et_plain_regs, delta, memory_order_relaxed);
-        if (r->obj->queue == AP_QUEUE_DGRAM)
+        if (r->obj->queue == AP_QUEUE_DGRAM) {
             atomic_fetch_add_explicit(&et_dgram_regs, delta, memory_order_relaxed);
+            if (delta > 0) {
+                r->dprev = NULL;
+                r->dnext = et_dgram_list;
+                if (et_dgram_list) et_dgram_list->dprev = r;
+                et_dgram_list = r;
+            } else {
+                if (r->dprev) r->dprev->dnext = r->dnext;
+                else et_dgram_list = r->dnext;
+                if (r->dnext) r->dnext->dprev = r->dprev;
+                r->dnext = r->dprev = NULL;
+            }
+        }
     }
 }
 
@@ -1207,6 +1221,7 @@ static void epoll_destroy(struct ap_epoll *ep)
         for (struct ap_reg *r = ep->hash[i], *nx; r; r = nx) {
             nx = r->hnext;
             watcher_unlink(r);
+            if (!r->dead) et_count(r, -1);
             struct ap_obj *o = r->obj;
             if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) {
                 free(r);
@@ -1461,8 +1476,32 @@ static void io_reading(int fd)
     ap_unlock();
 }
 
+/* A datagram that arrived since the last report is an edge the kernel queued then. When the
+ * arrivals are measured through the sender (AF_UNIX on Linux), they must be counted before the
+ * sender goes: afterwards the receiver's queue can no longer be asked. Only while an EPOLLET
+ * datagram registration exists, and only for such a sender. */
+static void sender_going(int fd)
+{
+    if (!atomic_load_explicit(&et_dgram_regs, memory_order_relaxed) ||
+        !ap_sys_queue_measured_through(fd))
+        return;
+    ap_lock();
+    for (struct ap_reg *r = et_dgram_list; r; r = r->dnext) {
+        if (r->disabled || r->nread < 0 || !(r->seen & EPOLLIN)) continue;
+        int num = poll_number(r);
+        long now = num < 0 ? -1 : queue_size(r, num);
+        if (now > r->nread) {
+            r->nread = now;
+            ready_add(r->ep, r);
+            ep_wake(r->ep);
+        }
+    }
+    ap_unlock();
+}
+
 static int ep_close(int fd)
 {
+    sender_going(fd);
     if (ap_fd_kind(fd) != AP_KIND_NONE) {
         ap_lock();
         if (ap_fd_obj(fd)) ap_fd_unbind(fd);
@@ -1477,8 +1516,10 @@ static int ep_dup_to(int oldfd, int newfd, int flags)
     if (newfd < 0)
         r = ap_sys_fcntl(oldfd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD,
                          newfd == -1 ? 0 : -2 - newfd);
-    else
+    else {
+        if (newfd != oldfd) sender_going(newfd); /* dup2 onto it closes it */
         r = ap_sys_dup3(oldfd, newfd, flags);
+    }
     if (r < 0) return -1;
     ap_lock();
     if (ap_fd_obj(r)) ap_fd_unbind(r); /* dup2 onto a known number closed its old file */

@@ -54,6 +54,9 @@ int ap_sys_move_high(int fd);
  * queued memory for datagram sockets, pending connections for listeners. -1 if unknown. */
 enum ap_queue { AP_QUEUE_BYTES, AP_QUEUE_DGRAM, AP_QUEUE_ACCEPT };
 long ap_sys_queue_size(int fd, enum ap_queue what);
+/* 1 if fd is a datagram socket whose sent datagrams are what measures its peer's queue (Linux's
+ * AF_UNIX: the peer's queue size is this socket's queued memory, gone once it is closed). */
+int ap_sys_queue_measured_through(int fd);
 
 /* Monotonic clock in nanoseconds. */
 int64_t ap_sys_now_ns(void);

@@ -263,6 +263,21 @@ long ap_sys_queue_size(int fd, enum ap_queue what)
     return accept_queue(fd); /* a listener the caller could not tell from a stream */
 }
 
+int ap_sys_queue_measured_through(int fd)
+{
+#if defined(__linux__)
+    int type = 0;
+    socklen_t tl = sizeof type;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM &&
+           getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX;
+#else
+    (void)fd;
+    return 0; /* elsewhere a datagram queue is asked of the receiver itself */
+#endif
+}
+
 int64_t ap_sys_now_ns(void)
 {
     struct timespec t;

@@ -75,6 +75,36 @@ TEST(fuzz_dgram_arrival_then_read_is_an_edge)
     CLOSE(ep);
 }
 
+/* The soak's open case ("dgram-close"): the same arrival, then the sender closes before the
+ * wait. The kernel queued the edge at the arrival; the poll engine measures that queue through
+ * the sender's queued memory, which cannot be asked once the sender is gone, so it counts the
+ * arrival when the sender is being closed (by close or by dup2 onto its number). */
+TEST(dgram_arrival_then_sender_closed_is_an_edge)
+{
+    for (int by_dup2 = 0; by_dup2 < 2; by_dup2++) {
+        int ep = new_epoll();
+        int sv[2];
+        make_socketpair(sv, SOCK_DGRAM);
+        char buf[4096] = {0};
+        CHECK_EQ(T.write(sv[0], buf, sizeof buf), (long long)sizeof buf);
+        ADD(ep, sv[1], EPOLLIN | EPOLLET, 9);
+        WAIT_EXPECT(ep, EV(EPOLLIN, 9));
+        CHECK_EQ(T.write(sv[0], buf, 1), 1);
+        if (by_dup2) {
+            int efd = new_eventfd(0, EFD_NONBLOCK);
+            CHECK_EQ(T.dup2(efd, sv[0]), sv[0]); /* the sender's last number now names efd */
+            CLOSE(efd);
+        }
+        CLOSE(sv[0]);
+        WAIT_EXPECT(ep, EV(EPOLLIN, 9));
+        WAIT_NONE(ep);
+        CHECK_EQ(T.read(sv[1], buf, sizeof buf), (long long)sizeof buf);
+        CHECK_EQ(T.read(sv[1], buf, sizeof buf), 1);
+        CLOSE(sv[1]);
+        CLOSE(ep);
+    }
+}
+
 /* The same arrival, then every datagram read (readv, recv) before the wait: the edge the
  * arrival queued is still delivered, with the mask of the moment — OUT alone. */
 TEST(dgram_arrival_then_drained_reports_the_mask_of_the_moment)

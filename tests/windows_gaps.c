@@ -76,6 +76,7 @@ static const struct {
     {"et_datagram_socketpair_edge_per_datagram", 1, DGRAM_BEHIND},
     {"udp_et_edge_per_datagram", 1, DGRAM_BEHIND},
     {"fuzz_dgram_arrival_then_read_is_an_edge", 1, DGRAM_BEHIND},
+    {"dgram_arrival_then_sender_closed_is_an_edge", 1, DGRAM_BEHIND},
     {"et_listening_socket_edge_per_connection", 1,
      "a new connection behind an unaccepted one: Windows has no accept-queue count (the poll "
      "engine has the same limit off Linux)"},
