@@ -665,6 +665,10 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int time
             if (got[i].lpCompletionKey != AP_PORT_WAKE_KEY && got[i].lpOverlapped)
                 completed((struct reg *)((char *)got[i].lpOverlapped - offsetof(struct reg, req)));
     }
+    /* Still ready after this delivery (level-triggered entries go back on the list): like the
+     * kernel, pass the wake-up on to another thread blocked on this instance, which a single
+     * wake packet would otherwise leave asleep. */
+    if (n && ep->ready_h && ep->waiters > 1) ap_port_wake(ep->port);
     ep->waiters--;
     unlk();
     if (fault && n) return errno = EFAULT, -1;

@@ -289,7 +289,14 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
         int64_t t = (int64_t)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
         ms = t > INT_MAX ? INT_MAX : (int)t;
     }
-    if (n == 0) { /* WSAPoll refuses an empty set: a plain sleep */
+    /* Negative fds are ignored, as on Linux; WSAPoll refuses a set with none left (WSAEINVAL,
+     * at once), where Linux sleeps for the timeout: a plain sleep then. */
+    nfds_t live = fds ? 0 : n; /* no array: WSAPoll's own EFAULT */
+    for (nfds_t i = 0; fds && i < n; i++) {
+        if ((int)fds[i].fd >= 0) live++;
+        else fds[i].revents = 0;
+    }
+    if (live == 0) {
         Sleep(ms < 0 ? INFINITE : (DWORD)ms);
         return 0;
     }

@@ -43,6 +43,19 @@ TEST(timeout_1ms_never_early)
     CLOSE(ep);
 }
 
+/* poll() ignores negative fds; with nothing else to watch it is a sleep for the timeout, not an
+ * error (Winsock's WSAPoll refuses such a set at once: anypoll sleeps instead). */
+TEST(timeout_poll_of_negative_fds_only_sleeps)
+{
+    struct pollfd f[2] = {{.fd = -1, .events = POLLIN, .revents = 0x77}, {.fd = -7, .events = POLLOUT}};
+    int64_t t0 = now_ns();
+    CHECK_EQ(T.poll(f, 2, 5), 0);
+    int64_t ns = now_ns() - t0;
+    if (ns < 5000000) FAIL("poll(5 ms) returned after %lld ns", (long long)ns);
+    CHECK_EQ(f[0].revents, 0);
+    CHECK_EQ(f[1].revents, 0);
+}
+
 TEST(timeout_never_early_various)
 {
     int ep = new_epoll();
