@@ -1453,6 +1453,21 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     ap_unlock();
 }
 
+/* An EPOLLET registration whose IN was reported with its queue size known: a larger size later
+ * is an arrival since that report, an edge the kernel queued at the arrival. */
+static int awaits_growth(const struct ap_reg *r)
+{
+    return !r->disabled && r->nread >= 0 && (r->seen & EPOLLIN);
+}
+
+static void edge_if_grown(struct ap_reg *r, long now)
+{
+    if (now <= r->nread) return;
+    r->nread = now;
+    ready_add(r->ep, r);
+    ep_wake(r->ep);
+}
+
 /* A datagram queue is measured in memory, and a receive takes a datagram's worth away: one
  * that arrived since the last report must be counted before the receive hides it behind the
  * smaller total (the kernel queued its edge at the arrival). Stream queues need no look:
@@ -1465,13 +1480,9 @@ static void io_reading(int fd)
     struct ap_obj *o = ap_fd_obj(fd);
     long now = -2; /* not asked yet; -1: unknown */
     for (struct ap_reg *r = o && o->queue == AP_QUEUE_DGRAM ? o->watchers : NULL; r; r = r->wnext) {
-        if (!(r->events & EPOLLET) || r->disabled || r->nread < 0 || !(r->seen & EPOLLIN)) continue;
+        if (!(r->events & EPOLLET) || !awaits_growth(r)) continue;
         if (now == -2) now = queue_size(r, fd);
-        if (now > r->nread) {
-            r->nread = now;
-            ready_add(r->ep, r);
-            ep_wake(r->ep);
-        }
+        edge_if_grown(r, now);
     }
     ap_unlock();
 }
@@ -1487,14 +1498,9 @@ static void sender_going(int fd)
         return;
     ap_lock();
     for (struct ap_reg *r = et_dgram_list; r; r = r->dnext) {
-        if (r->disabled || r->nread < 0 || !(r->seen & EPOLLIN)) continue;
+        if (!awaits_growth(r)) continue;
         int num = poll_number(r);
-        long now = num < 0 ? -1 : queue_size(r, num);
-        if (now > r->nread) {
-            r->nread = now;
-            ready_add(r->ep, r);
-            ep_wake(r->ep);
-        }
+        edge_if_grown(r, num < 0 ? -1 : queue_size(r, num));
     }
     ap_unlock();
 }
