@@ -18,12 +18,15 @@ WARN    = -Wall -Wextra -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -pthread -Iinclude -Isrc $(EXTRA_CFLAGS)
 LDFLAGS_ALL = -pthread $(EXTRA_LDFLAGS)
 
-LIB_SRC   = $(wildcard src/*.c)
+# src/<room>/*.c and src/engines/<engine>/*.c (src/README.md: which room is which). Files of
+# another host family are wrapped in their own #ifdef and compile to nothing here.
+LIB_SRC   = $(wildcard src/*/*.c src/*/*/*.c)
+LIB_HDR   = $(wildcard src/*/*.h src/*/*/*.h)
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/obj/lib/%.o)
-# The drop-in (src/dropin*.c: read, close, epoll_ctl... under their standard names) is in
+# The drop-in (src/dropin/: read, close, epoll_ctl... under their standard names) is in
 # libanypoll.a/.so; libanypoll-prefixed.a leaves it out for what must keep reaching libc by
 # those names: the suite's kernel target, the sanitizers' interceptors, the anypoll command.
-PREFIXED_OBJ = $(filter-out $(BUILD)/obj/lib/dropin%,$(LIB_OBJ))
+PREFIXED_OBJ = $(filter-out $(BUILD)/obj/lib/dropin/%,$(LIB_OBJ))
 TOOL_SRC  = $(wildcard tools/*.c)
 TEST_SRC  = $(wildcard tests/*.c)
 EX_SRC    = $(wildcard examples/*.c)
@@ -33,7 +36,7 @@ EXAMPLES  = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 all: lib $(BUILD)/anypoll $(BUILD)/conformance $(EXAMPLES)
 lib: $(BUILD)/libanypoll.a $(BUILD)/libanypoll.so $(BUILD)/libanypoll-prefixed.a
 
-$(BUILD)/obj/lib/%.o: src/%.c $(wildcard src/*.h) include/anypoll.h
+$(BUILD)/obj/lib/%.o: src/%.c $(LIB_HDR) include/anypoll.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
 

@@ -27,7 +27,7 @@ $(BUILD)/fuzz/faults: tests/faults/faults.c $(FUZZ_DEPS)
 # libFuzzer needs clang; the library is compiled again with the same instrumentation
 # (coverage for the engine's branches, ASan+UBSan for its memory).
 API_FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-$(BUILD)/fuzz/api_fuzz: tests/fuzz/api_fuzz.c $(FUZZ_COMMON) $(LIB_SRC) $(wildcard src/*.h) include/anypoll.h
+$(BUILD)/fuzz/api_fuzz: tests/fuzz/api_fuzz.c $(FUZZ_COMMON) $(LIB_SRC) $(LIB_HDR) include/anypoll.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -Iinclude -Isrc -Itests $(API_FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/api_fuzz.c $(FUZZ_COMMON) $(LIB_SRC)

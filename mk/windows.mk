@@ -10,8 +10,8 @@ WIN_BUILD  ?= build/windows
 WIN_CFLAGS  = -std=c11 -D_GNU_SOURCE -D__USE_MINGW_ANSI_STDIO=1 $(WARN) -O2 -g -Iinclude -Isrc
 WIN_LIBS    = -static -pthread -lws2_32 -lntdll
 
-WIN_LIB_SRC  = src/api.c src/host.c src/host_win.c src/engine_win.c src/win_afd.c src/win_port.c \
-               src/sys_win.c
+WIN_LIB_SRC  = src/api/api.c src/api/engine_choice.c src/engines/engine_table.c \
+               $(wildcard src/engines/win/*.c) src/host/sys_win.c
 WIN_LIB_OBJ  = $(WIN_LIB_SRC:src/%.c=$(WIN_BUILD)/obj/%.o)
 WIN_TOOL_SRC = tools/anypoll.c tools/nosys_linux.c tools/run.c tools/socketpair_win.c
 # The suite's files whose cases are about sockets and eventfds; the others (pipes, fork,
@@ -28,7 +28,7 @@ WIN_TEST_OFF = $(filter-out $(WIN_TEST_SRC),$(wildcard tests/test_*.c))
 windows: $(WIN_BUILD)/libanypoll.a $(WIN_BUILD)/anypoll.exe $(WIN_BUILD)/conformance.exe \
          $(WIN_BUILD)/examples/echo.exe
 
-$(WIN_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/anypoll.h
+$(WIN_BUILD)/obj/%.o: src/%.c $(LIB_HDR) include/anypoll.h
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
 

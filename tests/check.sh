@@ -400,7 +400,8 @@ step_clang() {
     why "clang $(clang -dumpversion) -Wall -Wextra -Werror: everything builds"
 }
 
-# Linux-only headers may appear only in the native engine, src/*_linux.c, the Linux-only tools and, behind
+# Linux-only headers may appear only in files named *_linux.c / *_linux.h (under src/: the native
+# engine, the Linux host calls, the drop-in's syscall() routing), the Linux-only tools and, behind
 # its __linux__ test, the public header (so that on Linux struct epoll_event is glibc's own).
 LINUX_HEADERS='linux/|asm/|asm-generic/|sys/epoll\.h|sys/eventfd\.h|sys/signalfd\.h|sys/timerfd\.h|sys/syscall\.h|syscall\.h|sys/prctl\.h|sys/inotify\.h|sys/fanotify\.h|sys/sendfile\.h|sys/personality\.h|sys/sysinfo\.h|sys/vfs\.h|sys/io_uring\.h|seccomp\.h'
 step_public_header() { # anypoll.h alone, the ways a user may compile it
@@ -482,12 +483,14 @@ EOF
 
 step_headers() {
     local hits
-    hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($LINUX_HEADERS)" \
-        src/*.[ch] tools/*.[ch] examples/*.[ch] include/*.h 2>/dev/null |
-        grep -vE '^(src/engine_native\.c|src/[^:]*_linux\.c|tools/[^:]*linux[^:]*|include/anypoll\.h):' || true)
+    local files
+    files=$(find src tools examples include -name '*.[ch]' | sort)
+    # shellcheck disable=SC2086 # one word per file name (none has a space)
+    hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($LINUX_HEADERS)" $files |
+        grep -vE '^(src/[^:]*_linux\.[ch]|tools/[^:]*linux[^:]*|include/anypoll\.h):' || true)
     if [ -n "$hits" ]; then
         printf '%s\n' "$hits"
-        why "Linux-only header outside src/engine_native.c, src/*_linux.c and tools/*linux*: $(head -n 1 <<<"$hits")"
+        why "Linux-only header outside src/**/*_linux.[ch] and tools/*linux*: $(head -n 1 <<<"$hits")"
         return 1
     fi
     # The public header may use them only on Linux.
@@ -496,7 +499,7 @@ step_headers() {
         why "include/anypoll.h includes a Linux header outside its #if defined(__linux__) block"
         return 1
     fi
-    why "$(ls src/*.[ch] tools/*.[ch] examples/*.[ch] include/*.h 2>/dev/null | wc -l) files clean"
+    why "$(wc -w <<<"$files") files clean"
 }
 
 step_install() {

@@ -18,9 +18,9 @@
  * every TICK_NS while a signalfd exists: a signal newly pending is a wake-up (an IN edge, the
  * fd's token, watchers woken). Latency and the other differences: docs/timerfd.md.
  */
-#include "signalfd.h"
-#include "clockd.h"
-#include "sys.h"
+#include "objects/signalfd.h"
+#include "objects/clockd.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>

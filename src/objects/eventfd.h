@@ -2,7 +2,7 @@
 #ifndef AP_EVENTFD_H
 #define AP_EVENTFD_H
 
-#include "emul.h"
+#include "objects/object.h"
 
 struct ap_eventfd {
     struct ap_obj base; /* the counter is base.sh->value, shared across fork() */

@@ -24,13 +24,13 @@
  *     an edge even though nobody drained. Such "suspects" (IN seen, no EOF yet) are re-checked
  *     at every wait and, while a wait blocks, every SUSPECT_TICK_NS.
  */
-#include "engine.h"
-#include "emul.h"
-#include "clockd.h"
-#include "eventfd.h"
-#include "signalfd.h"
-#include "sys.h"
-#include "timerfd.h"
+#include "engines/engine.h"
+#include "objects/object.h"
+#include "objects/clockd.h"
+#include "objects/eventfd.h"
+#include "objects/signalfd.h"
+#include "host/sys.h"
+#include "objects/timerfd.h"
 
 #include <errno.h>
 #include <fcntl.h>

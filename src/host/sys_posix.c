@@ -6,7 +6,7 @@
  * read, close, poll... are never reached from inside. Nothing here knows about epoll; the only
  * host differences are the few calls some systems lack (ppoll, dup3, accept4), filled in below.
  */
-#include "sys.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <string.h>

@@ -12,8 +12,8 @@
  * Built by a Cosmopolitan toolchain it is usable when the binary runs on Linux; built for
  * another host, it is an engine whose usable() says no.
  */
-#include "engine.h"
-#include "raw_syscall.h"
+#include "engines/engine.h"
+#include "host/raw_syscall_linux.h"
 
 #include <errno.h>
 #include <limits.h>

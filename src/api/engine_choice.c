@@ -6,9 +6,9 @@
  * Engines are tried in the order of ap_engines[]; ANYPOLL_ENGINE or anypoll_use_engine() force
  * one, and a name that is unknown or unusable here is an error, never a silent fallback.
  */
-#include "host.h"
-#include "engine.h"
-#include "sys.h"
+#include "api/engine_choice.h"
+#include "engines/engine.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +22,6 @@
 #include <cosmo.h>
 #elif !defined(_WIN32)
 #include <sys/utsname.h>
-#endif
-
-#if !defined(_WIN32) /* Windows builds carry their own table: src/host_win.c */
-const struct ap_engine *const ap_engines[] = {
-    &ap_engine_native,
-    &ap_engine_poll,
-    NULL,
-};
 #endif
 
 #define MAX_ENGINES 8

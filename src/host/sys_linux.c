@@ -12,8 +12,8 @@
  * Unlike libc's wrappers these are not pthread cancellation points; anypoll's callers (libuv,
  * tokio, Python) do not cancel threads.
  */
-#include "sys.h"
-#include "raw_syscall.h"
+#include "host/sys.h"
+#include "host/raw_syscall_linux.h"
 
 #if AP_SYS_DIRECT
 

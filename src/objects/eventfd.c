@@ -11,8 +11,8 @@
  * Limit (documented in docs/design.md): a write that must block for room (counter near
  * 2^64) re-checks every few milliseconds instead of being woken by the read.
  */
-#include "eventfd.h"
-#include "sys.h"
+#include "objects/eventfd.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>

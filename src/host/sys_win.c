@@ -6,8 +6,8 @@
  * translated to the errno Linux would give. Compiled on Windows only.
  */
 #ifdef _WIN32
-#include "sys.h"
-#include "win_sys.h"
+#include "host/sys.h"
+#include "host/sys_win.h"
 
 #include <errno.h>
 #include <fcntl.h>

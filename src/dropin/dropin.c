@@ -18,9 +18,9 @@
  * glibc's fork runs the emulation's pthread_atfork handlers, which is all it needs.
  */
 #undef _FORTIFY_SOURCE /* its inline wrappers would clash with the definitions below */
-#include "engine.h"
-#include "host.h"
-#include "sys.h"
+#include "engines/engine.h"
+#include "api/engine_choice.h"
+#include "host/sys.h"
 
 #if AP_SYS_DIRECT
 

@@ -5,9 +5,9 @@
  * Checks are made in the kernel's order (see fs/eventpoll.c), so the first error a caller sees
  * is the kernel's. errno is restored on success, as the kernel never touches it then.
  */
-#include "engine.h"
-#include "host.h"
-#include "sys.h"
+#include "engines/engine.h"
+#include "api/engine_choice.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,8 +2,8 @@
  * emul.c — the engine lock, the fd table and object bookkeeping shared by emulation engines.
  * See emul.h for the model. Nothing here blocks while holding the lock.
  */
-#include "emul.h"
-#include "sys.h"
+#include "objects/object.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

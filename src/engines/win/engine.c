@@ -13,12 +13,12 @@
  * Compiled on Windows only.
  */
 #ifdef _WIN32
-#include "engine.h"
-#include "sys.h"
-#include "timerfd_state.h"
-#include "win_afd.h"
-#include "win_port.h"
-#include "win_sys.h"
+#include "engines/engine.h"
+#include "host/sys.h"
+#include "objects/timer_math.h"
+#include "engines/win/afd.h"
+#include "engines/win/port.h"
+#include "host/sys_win.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * instead of submitting work the emulation cannot see; every other number goes to the kernel
  * unchanged. Raw `syscall` instructions in a program (Go's runtime) are out of reach.
  */
-#include "sys.h"
+#include "host/sys.h"
 
 #if AP_SYS_DIRECT
 

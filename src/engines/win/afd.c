@@ -5,7 +5,7 @@
  * but the driver. Compiled on Windows only.
  */
 #ifdef _WIN32
-#include "win_afd.h"
+#include "engines/win/afd.h"
 
 #include <errno.h>
 #include <winternl.h>

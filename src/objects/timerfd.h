@@ -2,14 +2,14 @@
 #ifndef AP_TIMERFD_H
 #define AP_TIMERFD_H
 
-#include "emul.h"
+#include "objects/object.h"
 
 /* The timer itself and its arithmetic (the kernel's timerfd_ctx, timerfd_tmrproc,
  * hrtimer_forward_now, timerfd_get_remaining) are in timerfd_state.h, shared with the Windows
  * engine. Here it lives in a MAP_SHARED page (shared across fork, like the open file); its
  * `lock` guards it across processes, and the pending expiration count is the object's shared
  * counter (base.sh->value). */
-#include "timerfd_state.h"
+#include "objects/timer_math.h"
 
 struct ap_timerfd {
     struct ap_obj base; /* the expiration count is base.sh->value */

@@ -9,9 +9,9 @@
  * that one must be started (creating a thread inside the child handler is what TSan and
  * POSIX forbid), and the next anypoll call that may need it does so.
  */
-#include "clockd.h"
-#include "emul.h"
-#include "sys.h"
+#include "objects/clockd.h"
+#include "objects/object.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,7 +2,7 @@
 #ifndef AP_SIGNALFD_H
 #define AP_SIGNALFD_H
 
-#include "emul.h"
+#include "objects/object.h"
 
 struct ap_signalfd {
     struct ap_obj base;

@@ -4,7 +4,7 @@
  * own. Touches nothing else. Compiled on Windows only.
  */
 #ifdef _WIN32
-#include "win_port.h"
+#include "engines/win/port.h"
 
 #include <errno.h>
 

@@ -23,9 +23,9 @@
  * a timer exists and by every timerfd call; a change beyond SET_SLACK_NS plus what NTP may slew
  * in the elapsed time counts as a set. Latency and the smallest set seen: docs/timerfd.md.
  */
-#include "timerfd.h"
-#include "clockd.h"
-#include "sys.h"
+#include "objects/timerfd.h"
+#include "objects/clockd.h"
+#include "host/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>
