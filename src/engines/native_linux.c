@@ -35,7 +35,6 @@
 #define NR_timerfd_settime 286
 #define NR_timerfd_gettime 287
 #define NR_signalfd4 289
-#define NR_rt_sigtimedwait 128
 #else
 #define NR_epoll_create1 20
 #define NR_epoll_ctl 21
@@ -46,7 +45,6 @@
 #define NR_timerfd_settime 86
 #define NR_timerfd_gettime 87
 #define NR_signalfd4 74
-#define NR_rt_sigtimedwait 137
 #endif
 #define NR_epoll_pwait2 441
 #elif defined(__linux__) && !defined(__COSMOPOLITAN__)
@@ -71,7 +69,6 @@
 #define NR_timerfd_settime __NR_timerfd_settime
 #define NR_timerfd_gettime __NR_timerfd_gettime
 #define NR_signalfd4 __NR_signalfd4
-#define NR_rt_sigtimedwait __NR_rt_sigtimedwait
 #ifdef __NR_epoll_pwait2
 #define NR_epoll_pwait2 __NR_epoll_pwait2
 #else
@@ -88,7 +85,6 @@
 #define NR_timerfd_settime 0
 #define NR_timerfd_gettime 0
 #define NR_signalfd4 0
-#define NR_rt_sigtimedwait 0
 #endif
 
 #define KERNEL_SIGSET_SIZE 8 /* _NSIG / 8: what the kernel checks, not glibc's sigset_t size */
@@ -170,20 +166,6 @@ static int native_timerfd_gettime(int fd, struct itimerspec *cur)
 static int native_signalfd(int fd, const sigset_t *mask, int flags)
 {
     return (int)result(sys6(NR_signalfd4, fd, (long)mask, KERNEL_SIGSET_SIZE, flags, 0, 0));
-}
-
-/* For the emulated signalfd on Linux (signalfd.c declares it): glibc's sigtimedwait folds
- * SI_TKILL into SI_USER, the kernel's signalfd does not, so the emulation dequeues with the
- * system call. */
-int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
-int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
-{
-    if (!HAVE_NATIVE || !ON_LINUX()) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return (int)result(sys6(NR_rt_sigtimedwait, (long)set, (long)info, (long)ts,
-                            KERNEL_SIGSET_SIZE, 0, 0));
 }
 
 /* Usable when the calls work here: not so under a seccomp filter (or a kernel) that refuses

@@ -60,5 +60,24 @@ int ap_sys_queue_measured_through(int fd);
 
 /* Monotonic clock in nanoseconds. */
 int64_t ap_sys_now_ns(void);
+/* The clock `clockid` (a Linux clock id the host may lack: then CLOCK_MONOTONIC) in ns. */
+int64_t ap_sys_clock_ns(int clockid);
+
+/* Zeroed memory that a fork() child shares with its parent (where the host forks), for the state
+ * the kernel keeps in the open file; NULL if none. */
+void *ap_sys_shared_alloc(size_t n);
+void ap_sys_shared_free(void *p, size_t n);
+/* pthread_atfork where the host forks; nothing elsewhere. */
+void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* Starts a detached helper thread that blocks every signal from its first instruction (it must
+ * never take a signal meant for the program). 0, or an errno value. */
+int ap_sys_thread_start(void *(*fn)(void *), void *arg);
+/* 1 if the process may do what Linux reserves to privileged ones (CAP_WAKE_ALARM). */
+int ap_sys_privileged(void);
+#ifndef _WIN32
+/* sigtimedwait(2), keeping the kernel's si_code (on Linux the system call itself: glibc's
+ * wrapper rewrites SI_TKILL as SI_USER). */
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
+#endif
 
 #endif

@@ -90,6 +90,11 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
     return (int)SYS6(__NR_ppoll, fds, n, ts ? &left : NULL, mask, KERNEL_SIGSET_SIZE, 0);
 }
 
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    return (int)SYS6(__NR_rt_sigtimedwait, set, info, ts, KERNEL_SIGSET_SIZE, 0, 0);
+}
+
 /* pselect6's sixth argument: the mask and its size, together. */
 struct sigset_arg {
     const sigset_t *ss;

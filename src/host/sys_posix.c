@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +113,11 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
 #else
     return ppoll(fds, n, ts, mask);
 #endif
+}
+
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    return sigtimedwait(set, info, ts);
 }
 
 #endif /* !AP_SYS_DIRECT */
@@ -284,3 +290,40 @@ int64_t ap_sys_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
+
+int64_t ap_sys_clock_ns(int clockid)
+{
+    struct timespec t;
+    if (clock_gettime(clockid, &t) < 0) clock_gettime(CLOCK_MONOTONIC, &t); /* no BOOTTIME here */
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void *ap_sys_shared_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ap_sys_shared_free(void *p, size_t n) { munmap(p, n); }
+
+void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    pthread_atfork(prepare, parent, child);
+}
+
+int ap_sys_thread_start(void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &a, fn, arg);
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int ap_sys_privileged(void) { return geteuid() == 0; }

@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <mswsock.h>
+#include <pthread.h>
+#include <time.h>
 #include <windows.h>
 
 int ap_win_errno(int wsa)
@@ -347,4 +349,75 @@ int64_t ap_sys_now_ns(void)
     QueryPerformanceCounter(&c);
     return (int64_t)((double)c.QuadPart * 1e9 / (double)freq.QuadPart);
 }
+
+/* A connected TCP pair over 127.0.0.1, both ends non-blocking: Windows has no AF_UNIX pair that
+ * WSAPoll takes (the stand-in wepoll and libuv use too). Handles are not inherited by default. */
+int ap_sys_socketpair_cloexec_nonblock(int sv[2])
+{
+    ap_win_startup();
+    SOCKET l = socket(AF_INET, SOCK_STREAM, 0), c = INVALID_SOCKET, a = INVALID_SOCKET;
+    struct sockaddr_in addr = {0};
+    int len = sizeof addr;
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l == INVALID_SOCKET || bind(l, (struct sockaddr *)&addr, sizeof addr) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&addr, &len))
+        goto fail;
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c == INVALID_SOCKET || connect(c, (struct sockaddr *)&addr, sizeof addr)) goto fail;
+    a = accept(l, NULL, NULL);
+    if (a == INVALID_SOCKET) goto fail;
+    closesocket(l);
+    sv[0] = (int)a;
+    sv[1] = (int)c;
+    ap_sys_fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    ap_sys_fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    return 0;
+fail:;
+    int e = ap_win_errno(WSAGetLastError());
+    if (l != INVALID_SOCKET) closesocket(l);
+    if (c != INVALID_SOCKET) closesocket(c);
+    errno = e ? e : EIO;
+    return -1;
+}
+
+int ap_sys_move_high(int fd) { return fd; } /* SOCKET values are the system's to choose */
+
+/* mingw-w64's clocks (winpthreads): CLOCK_MONOTONIC is QueryPerformanceCounter, CLOCK_REALTIME
+ * the system time; the program reads the same with clock_gettime, so "never early" holds against
+ * its own readings. CLOCK_BOOTTIME is served by CLOCK_MONOTONIC (docs/timerfd.md). */
+int64_t ap_sys_clock_ns(int clockid)
+{
+    struct timespec ts;
+    clock_gettime(clockid == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* No fork() on Windows: nothing is shared with a child, and nothing is to be done around it. */
+void *ap_sys_shared_alloc(size_t n) { return calloc(1, n); }
+void ap_sys_shared_free(void *p, size_t n)
+{
+    (void)n;
+    free(p);
+}
+void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    (void)prepare, (void)parent, (void)child;
+}
+
+/* No POSIX signals to keep away from it. */
+int ap_sys_thread_start(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &a, fn, arg);
+    pthread_attr_destroy(&a);
+    return rc;
+}
+
+/* CLOCK_*_ALARM need CAP_WAKE_ALARM; these timers cannot wake a sleeping machine and Windows has
+ * no such capability: refused as for an unprivileged Linux process. */
+int ap_sys_privileged(void) { return 0; }
 #endif

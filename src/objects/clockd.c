@@ -1,7 +1,8 @@
 /*
- * clockd.c — the helper thread of emulated timerfds and signalfds (see clockd.h). Emulation
- * room: uses emul.h's lock and sys.h's calls only; knows nothing of epoll instances (waking
- * watchers goes through ap_defer, like an eventfd write).
+ * clockd.c — the helper thread of emulated timerfds and signalfds (see clockd.h). Objects room:
+ * uses object.h's lock and host/sys.h's calls only; knows nothing of engines or epoll instances
+ * (waking watchers goes through ap_obj_changed, like an eventfd write), nor of the kinds it
+ * serves: timerfd.c and signalfd.c hand it their scan.
  *
  * It sleeps in poll() on a private socketpair until the earliest timer deadline (or the
  * signalfd check tick); ap_clockd_kick() writes a byte there when a settime or a new object
@@ -26,6 +27,13 @@ static atomic_int restart; /* fork child: a thread must be started */
 static int users;          /* live timerfds and signalfds (under lock) */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* The kinds whose objects need the thread, each with how many of them live (under lock). */
+#define MAX_SCANS 4
+static struct {
+    ap_clockd_scan_fn scan;
+    int users;
+} scans[MAX_SCANS];
+
 static void child_after_fork(void)
 {
     /* The parent's thread is not here; its wake pair is shared with the parent, so the child
@@ -38,7 +46,7 @@ static void child_after_fork(void)
         atomic_store(&restart, users > 0);
     }
 }
-static void install_atfork(void) { pthread_atfork(NULL, NULL, child_after_fork); }
+static void install_atfork(void) { ap_sys_atfork(NULL, NULL, child_after_fork); }
 
 static void *clockd_main(void *arg)
 {
@@ -52,8 +60,11 @@ static void *clockd_main(void *arg)
         char buf[64];
         while (ap_sys_recv(wake_r, buf, sizeof buf, MSG_DONTWAIT) > 0) {
         }
-        int64_t t = ap_timerfd_scan(), s = ap_signalfd_scan();
-        if (t < 0 || (s >= 0 && s < t)) t = s;
+        int64_t t = -1;
+        for (int i = 0; i < MAX_SCANS; i++) {
+            int64_t s = scans[i].users ? scans[i].scan() : -1;
+            if (t < 0 || (s >= 0 && s < t)) t = s;
+        }
         struct pollfd p = {.fd = wake_r, .events = POLLIN};
         ap_unlock(); /* runs the follow-ups (readability, watchers) of what fired */
         struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
@@ -68,19 +79,10 @@ static int start(void)
     wake_r = ap_sys_move_high(sv[0]);
     wake_w = ap_sys_move_high(sv[1]);
     pthread_once(&atfork_once, install_atfork);
-    /* Every signal blocked from its first instruction: a signal meant for the program (or
-     * pending for a signalfd) must never be delivered to this thread. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
     gen++;
-    int rc = pthread_create(&th, &a, clockd_main, (void *)(uintptr_t)gen);
-    pthread_attr_destroy(&a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* every signal blocked: a signal meant for the program (or pending for a signalfd) must
+     * never be delivered to this thread */
+    int rc = ap_sys_thread_start(clockd_main, (void *)(uintptr_t)gen);
     if (rc != 0) {
         ap_sys_close(wake_r);
         ap_sys_close(wake_w);
@@ -108,13 +110,29 @@ void ap_clockd_poke(void)
     else if (users > 0) atomic_store(&restart, 1); /* a fork child: its next wait starts one */
 }
 
-void ap_clockd_hold(void)
+void ap_clockd_hold(ap_clockd_scan_fn scan)
 {
+    int i = 0, free_slot = -1;
+    for (; i < MAX_SCANS && scans[i].scan != scan; i++)
+        if (free_slot < 0 && !scans[i].users) free_slot = i;
+    if (i == MAX_SCANS) { /* MAX_SCANS is the number of kinds that have a scan: never full */
+        i = free_slot;
+        scans[i].scan = scan;
+    }
+    scans[i].users++;
     users++;
     ap_clockd_kick();
 }
 
-void ap_clockd_drop(void) { users--; }
+void ap_clockd_drop(ap_clockd_scan_fn scan)
+{
+    for (int i = 0; i < MAX_SCANS; i++)
+        if (scans[i].scan == scan && scans[i].users) {
+            scans[i].users--;
+            users--;
+            return;
+        }
+}
 
 void ap_clockd_ensure(void)
 {

@@ -1,5 +1,5 @@
 /*
- * clockd.h — the emulation engines' helper thread for timerfd and signalfd (internal).
+ * clockd.h — the helper thread of emulated timerfds and signalfds (objects room).
  *
  * One thread per process, started by the first timerfd or signalfd and kept for the life of
  * the process (restarted in a fork child that inherited timerfds or signalfds by the next
@@ -22,16 +22,15 @@ void ap_clockd_kick(void);
  * multi-threaded process, forbid creating threads there, and a child that only reads, sets or
  * closes inherited timers needs none. */
 void ap_clockd_poke(void);
-/* Under the engine lock: a timerfd or signalfd was created (starts the thread) / released. */
-void ap_clockd_hold(void);
-void ap_clockd_drop(void);
+/* The helper thread's work for one kind of object, called under the engine lock: do what is
+ * due, return how long the thread may sleep in ns (-1: until kicked). */
+typedef int64_t (*ap_clockd_scan_fn)(void);
+/* Under the engine lock: an object whose kind needs `scan` was created (starts the thread and
+ * adds scan to its round while any such object lives) / released. */
+void ap_clockd_hold(ap_clockd_scan_fn scan);
+void ap_clockd_drop(ap_clockd_scan_fn scan);
 /* Without the lock: restarts the thread in a fork child that inherited timers or signalfds
  * (cheap when nothing is needed: one atomic load). */
 void ap_clockd_ensure(void);
-
-/* Provided by timerfd.c and signalfd.c, called by the thread under the engine lock: do the
- * due work, return how long the thread may sleep in ns (-1: until kicked). */
-int64_t ap_timerfd_scan(void);
-int64_t ap_signalfd_scan(void);
 
 #endif

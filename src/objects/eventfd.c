@@ -1,18 +1,18 @@
 /*
- * eventfd.c — the eventfd object of emulation engines.
+ * eventfd.c — the eventfd object (objects room: object.h, host/sys.h), for every emulation
+ * engine: the kernel's counter, semaphore mode, overflow and errnos (fs/eventfd.c).
  *
  * The counter lives in an atomic, so read and write are exact under any concurrency and the
  * write path — which libev calls from a signal handler — takes no lock: it changes the counter,
  * bumps the object's IN edge sequence (every write is a new EPOLLET edge, read or not) and hands
- * the follow-up to ap_defer(). The follow-up keeps the user end of the socketpair readable
- * exactly while the counter is non-zero, so poll()/select() on the fd see the kernel's answer,
- * and wakes every epoll instance watching it.
+ * the follow-up to ap_obj_changed(): the engine's ops->changed shows the new level (poll() and
+ * select() on the fd see the kernel's answer) and wakes every epoll instance watching it. A
+ * blocking read or write sleeps in the engine's ops->block and looks again.
  *
- * Limit (documented in docs/design.md): a write that must block for room (counter near
- * 2^64) re-checks every few milliseconds instead of being woken by the read.
+ * Limit (documented in docs/design.md): a write that must block for room (counter near 2^64)
+ * looks again every few milliseconds at the latest, whether or not the engine wakes it earlier.
  */
 #include "objects/eventfd.h"
-#include "host/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 
 #define EVENTFD_MAX UINT64_C(0xfffffffffffffffe)
 
-int ap_eventfd_create(unsigned int initval, int flags)
+int ap_eventfd_create(unsigned int initval, int flags, const struct ap_obj_ops *ops)
 {
     struct ap_eventfd *ev = calloc(1, sizeof *ev);
     if (!ev) {
@@ -29,16 +29,14 @@ int ap_eventfd_create(unsigned int initval, int flags)
     }
     ev->semaphore = !!(flags & EFD_SEMAPHORE);
     ap_lock();
-    int fd = ap_emul_init(&ev->base, AP_KIND_EVENTFD, !!(flags & EFD_CLOEXEC),
-                          !!(flags & EFD_NONBLOCK));
+    int fd = ap_obj_create(&ev->base, AP_KIND_EVENTFD, ops, !!(flags & EFD_CLOEXEC),
+                           !!(flags & EFD_NONBLOCK));
     if (fd >= 0) {
         atomic_store(&ev->base.sh->value, initval);
-        /* a small send buffer makes "not writable" (counter at its maximum) cheap to show */
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
-        ap_eventfd_sync(ev);
+        ops->changed(&ev->base); /* its first level */
+    } else {
+        free(ev);
     }
-    else free(ev);
     ap_unlock();
     return fd;
 }
@@ -53,30 +51,19 @@ uint32_t ap_eventfd_level(struct ap_eventfd *ev)
     return m;
 }
 
-void ap_eventfd_sync(struct ap_eventfd *ev)
+void ap_eventfd_free(struct ap_eventfd *ev)
 {
-    uint64_t c = atomic_load(&ev->base.sh->value);
-    ap_emul_token(&ev->base, c > 0, c < EVENTFD_MAX);
+    ap_obj_destroy(&ev->base);
+    free(ev);
 }
 
-/* A wake-up is counted *before* the counter changes, and again at every attempt: an engine that
- * reads the level and then the sequence (engine_poll.c, look_at_owned) can then never see the
+/* A wake-up is counted (ap_obj_wake_in/out) *before* the counter changes, and again at every
+ * attempt: an engine that reads the level and then the sequence (the poll engine's look at the
+ * objects it watches) can then never see the
  * new level without its edge and report the edge a second time when the count comes (a
  * spurious event that an EPOLLET ping-pong turns into a lost round); and an attempt that lost
  * the race to another reader or writer leaves its edge to the next one, so none is lost. The
  * cost: an attempt that ends in EAGAIN after losing such a race leaves one spurious edge. */
-static void announce(_Atomic uint64_t *stamp, _Atomic uint64_t *seq)
-{
-    atomic_store(stamp, ap_stamp());
-    atomic_fetch_add(seq, 1);
-}
-
-/* Blocks until the user end polls readable (the counter became non-zero) or a signal. */
-static int wait_readable(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return ap_sys_ppoll(&p, 1, NULL, NULL) < 0 ? -1 : 0;
-}
 
 ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
 {
@@ -91,13 +78,13 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
                 errno = EAGAIN;
                 return -1;
             }
-            if (wait_readable(fd) < 0) return -1;
+            if (ev->base.ops->block(&ev->base, fd, EPOLLIN, -1) < 0) return -1;
             continue;
         }
         uint64_t take = ev->semaphore ? 1 : c;
-        announce(&ev->base.sh->out_stamp, &ev->base.sh->out_seq);
+        ap_obj_wake_out(&ev->base);
         if (!atomic_compare_exchange_strong(&ev->base.sh->value, &c, c - take)) continue;
-        ap_defer(&ev->base);
+        ap_obj_changed(&ev->base);
         if (!buf) { /* as in the kernel: the count is taken, then the copy-out fails */
             errno = EFAULT;
             return -1;
@@ -109,7 +96,6 @@ ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n)
 
 ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t n)
 {
-    (void)fd;
     uint64_t v;
     if (n != sizeof v) { /* the kernel takes exactly 8 bytes (reads: at least 8) */
         errno = EINVAL;
@@ -132,14 +118,13 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
                 errno = EAGAIN;
                 return -1;
             }
-            struct timespec ts = {0, backoff_ns};
-            if (ap_sys_ppoll(NULL, 0, &ts, NULL) < 0) return -1; /* EINTR */
+            if (ev->base.ops->block(&ev->base, fd, EPOLLOUT, backoff_ns) < 0) return -1; /* EINTR */
             if (backoff_ns < 16000000) backoff_ns *= 2;
             continue;
         }
-        announce(&ev->base.sh->in_stamp, &ev->base.sh->in_seq);
+        ap_obj_wake_in(&ev->base);
         if (!atomic_compare_exchange_strong(&ev->base.sh->value, &c, c + v)) continue;
-        ap_defer(&ev->base);
+        ap_obj_changed(&ev->base);
         return sizeof v;
     }
 }

@@ -1,4 +1,4 @@
-/* eventfd.h — eventfd emulated on an anypoll object (internal). See eventfd.c. */
+/* eventfd.h — the eventfd object (objects room). See eventfd.c. */
 #ifndef AP_EVENTFD_H
 #define AP_EVENTFD_H
 
@@ -9,13 +9,13 @@ struct ap_eventfd {
     int semaphore;
 };
 
-int ap_eventfd_create(unsigned int initval, int flags);
+/* A new eventfd served by `ops`: its number, or -1 with errno. */
+int ap_eventfd_create(unsigned int initval, int flags, const struct ap_obj_ops *ops);
 ssize_t ap_eventfd_read(struct ap_eventfd *ev, int fd, void *buf, size_t n);
 ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t n);
-/* Current readiness as epoll bits (kernel's eventfd_poll). */
+/* Current readiness as epoll bits (kernel's eventfd_poll). Lock-free. */
 uint32_t ap_eventfd_level(struct ap_eventfd *ev);
-/* Deferred follow-up after a change: readability token (under lock). Watchers are woken by
- * the engine's deferred hook. */
-void ap_eventfd_sync(struct ap_eventfd *ev);
+/* Under the lock, once no number and no engine refers to it. */
+void ap_eventfd_free(struct ap_eventfd *ev);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * signalfd.c — the signalfd object of emulation engines (emulation room: emul.h, sys.h,
- * clockd.h; nothing here knows about epoll instances).
+ * signalfd.c — the signalfd object (objects room: object.h, clockd.h, host/sys.h; nothing here
+ * knows an engine or an epoll instance), for every emulation engine of a POSIX host.
  *
  * The kernel keeps a signal pending until a read of the signalfd dequeues it; so does this
  * object: it never takes a signal from the program. A read dequeues with sigtimedwait() on the
- * mask (zero timeout; no timeout for the first record of a blocking read; on Linux by the system
- * call, since glibc's wrapper reports SI_TKILL as SI_USER), which takes from
+ * mask (zero timeout; no timeout for the first record of a blocking read; ap_sys_sigtimedwait,
+ * on Linux the system call, since glibc's wrapper reports SI_TKILL as SI_USER), which takes from
  * the calling thread's and the process's pending signals in the kernel's order — what the
  * kernel's signalfd_dequeue does — and the siginfo is converted field by field with the
  * kernel's per-layout rules (signalfd_copyinfo).
@@ -26,10 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* engine_native.c, on Linux: sigtimedwait(2) by the system call, keeping the kernel's si_code
- * (glibc's wrapper rewrites SI_TKILL as SI_USER). -1 ENOSYS when not on Linux. */
-int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
-
 #define TICK_NS 5000000LL /* 5 ms: how often the helper thread looks for new signals */
 
 #if defined(_NSIG)
@@ -41,6 +37,8 @@ int ap_native_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
 #endif
 
 static struct ap_signalfd *sigfds; /* under lock */
+
+static int64_t signals_scan(void);
 
 static void and_set(sigset_t *out, const sigset_t *a, const sigset_t *b)
 {
@@ -78,7 +76,7 @@ static void set_mask(struct ap_signalfd *s, const sigset_t *mask)
         if (i != SIGKILL && i != SIGSTOP && sigismember(mask, i) == 1) sigaddset(&s->mask, i);
 }
 
-int ap_signalfd_create(const sigset_t *mask, int flags)
+int ap_signalfd_create(const sigset_t *mask, int flags, const struct ap_obj_ops *ops)
 {
     struct ap_signalfd *s = calloc(1, sizeof *s);
     if (!s) {
@@ -88,16 +86,14 @@ int ap_signalfd_create(const sigset_t *mask, int flags)
     set_mask(s, mask);
     sigemptyset(&s->last);
     ap_lock();
-    int fd = ap_emul_init(&s->base, AP_KIND_SIGNALFD, !!(flags & SFD_CLOEXEC),
-                          !!(flags & SFD_NONBLOCK));
+    int fd = ap_obj_create(&s->base, AP_KIND_SIGNALFD, ops, !!(flags & SFD_CLOEXEC),
+                           !!(flags & SFD_NONBLOCK));
     if (fd >= 0) {
-        int one = 1; /* never writable: a tiny send buffer is cheap to fill */
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
-        ap_signalfd_sync(s);
+        ops->changed(&s->base); /* its first level */
         s->snext = sigfds;
         if (sigfds) sigfds->sprev = s;
         sigfds = s;
-        ap_clockd_hold();
+        ap_clockd_hold(signals_scan);
     } else {
         free(s);
     }
@@ -110,23 +106,22 @@ int ap_signalfd_update(struct ap_signalfd *s, const sigset_t *mask)
     ap_lock();
     set_mask(s, mask);
     and_set(&s->last, &s->last, &s->mask);
-    ap_defer(&s->base); /* readiness under the new mask */
+    ap_obj_changed(&s->base); /* readiness under the new mask */
     ap_clockd_poke();
     ap_unlock();
     return 0;
 }
 
-int64_t ap_signalfd_scan(void)
+static int64_t signals_scan(void)
 {
     for (struct ap_signalfd *s = sigfds; s; s = s->snext) {
         sigset_t cur;
         pending_of(s, &cur);
         int fresh = has_new(&cur, &s->last), gone = has_new(&s->last, &cur);
         if (fresh) { /* signal generation wakes the signalfd's waiters */
-            atomic_store(&s->base.sh->in_stamp, ap_stamp());
-            atomic_fetch_add(&s->base.sh->in_seq, 1);
+            ap_obj_wake_in(&s->base);
         }
-        if (fresh || gone) ap_defer(&s->base);
+        if (fresh || gone) ap_obj_changed(&s->base);
         s->last = cur;
     }
     return sigfds ? TICK_NS : -1;
@@ -234,8 +229,7 @@ ssize_t ap_signalfd_read(struct ap_signalfd *s, int fd, void *buf, size_t n)
         /* Only the first record may wait, as in the kernel's signalfd_read. */
         int block = got == 0 && !atomic_load(&s->base.sh->nonblock);
         const struct timespec *ts = block ? NULL : &(struct timespec){0, 0};
-        int r = ap_native_sigtimedwait(&mask, &si, ts);
-        if (r < 0 && errno == ENOSYS) r = sigtimedwait(&mask, &si, ts);
+        int r = ap_sys_sigtimedwait(&mask, &si, ts);
         if (r < 0) { /* EAGAIN: none; EINTR: a handler ran while the first record waited */
             if (got) break;
             return -1;
@@ -255,7 +249,7 @@ ssize_t ap_signalfd_read(struct ap_signalfd *s, int fd, void *buf, size_t n)
     sigset_t cur;
     pending_of(s, &cur);
     and_set(&s->last, &s->last, &cur);
-    ap_defer(&s->base);
+    ap_obj_changed(&s->base);
     ap_unlock();
     return (ssize_t)(got * sizeof(struct signalfd_siginfo));
 }
@@ -267,25 +261,20 @@ uint32_t ap_signalfd_level(struct ap_signalfd *s)
     /* A signal newly pending is a wake-up whoever notices it first, a wait or the helper
      * thread; the other then knows it (one signal generation, one edge). */
     if (has_new(&cur, &s->last)) {
-        atomic_store(&s->base.sh->in_stamp, ap_stamp());
-        atomic_fetch_add(&s->base.sh->in_seq, 1);
-        ap_defer(&s->base);
+        ap_obj_wake_in(&s->base);
+        ap_obj_changed(&s->base);
         for (int i = 1; i < AP_NSIG; i++)
             if (sigismember(&cur, i) == 1) sigaddset(&s->last, i);
     }
     return empty_set(&cur) ? 0 : EPOLLIN;
 }
 
-void ap_signalfd_sync(struct ap_signalfd *s)
-{
-    ap_emul_token(&s->base, ap_signalfd_level(s) != 0, 0);
-}
-
-void ap_signalfd_release(struct ap_signalfd *s)
+void ap_signalfd_free(struct ap_signalfd *s)
 {
     if (s->sprev) s->sprev->snext = s->snext;
     else if (sigfds == s) sigfds = s->snext;
     if (s->snext) s->snext->sprev = s->sprev;
-    ap_clockd_drop();
+    ap_clockd_drop(signals_scan);
+    ap_obj_destroy(&s->base);
     free(s);
 }

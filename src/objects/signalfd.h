@@ -1,4 +1,4 @@
-/* signalfd.h — signalfd emulated on an anypoll object (internal). See signalfd.c. */
+/* signalfd.h — the signalfd object (objects room; POSIX hosts). See signalfd.c. */
 #ifndef AP_SIGNALFD_H
 #define AP_SIGNALFD_H
 
@@ -11,14 +11,15 @@ struct ap_signalfd {
     struct ap_signalfd *snext, *sprev; /* every signalfd of this process (under lock) */
 };
 
-int ap_signalfd_create(const sigset_t *mask, int flags);
+/* A new signalfd served by `ops`: its number, or -1 with errno. */
+int ap_signalfd_create(const sigset_t *mask, int flags, const struct ap_obj_ops *ops);
 /* signalfd(fd, mask, flags) on an existing one: only the mask changes (under no lock). */
 int ap_signalfd_update(struct ap_signalfd *s, const sigset_t *mask);
 ssize_t ap_signalfd_read(struct ap_signalfd *s, int fd, void *buf, size_t n);
 /* Readiness as the calling thread would see it (kernel's signalfd_poll: IN while a signal of
  * the mask is pending for this thread or the process). Under lock. */
 uint32_t ap_signalfd_level(struct ap_signalfd *s);
-void ap_signalfd_sync(struct ap_signalfd *s);    /* under lock: the user end's token */
-void ap_signalfd_release(struct ap_signalfd *s); /* under lock: unlinks and frees s */
+/* Under the lock, once no number and no engine refers to it: unlinks and frees s. */
+void ap_signalfd_free(struct ap_signalfd *s);
 
 #endif

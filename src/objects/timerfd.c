@@ -1,11 +1,11 @@
 /*
- * timerfd.c — the timerfd object of emulation engines (emulation room: emul.h, sys.h,
- * clockd.h; nothing here knows about epoll instances).
+ * timerfd.c — the timerfd object (objects room: object.h, clockd.h, host/sys.h; nothing here
+ * knows an engine or an epoll instance), for every emulation engine.
  *
- * The user holds one end of a socketpair, kept readable exactly while expirations are pending
- * (the token of emul.c) and never writable, so poll()/select() and epoll see the kernel's
- * timerfd_poll answer. The pending count is the object's shared counter (base.sh->value) and
- * every expiry bumps its IN sequence like an eventfd write: one EPOLLET edge per wake-up.
+ * Its level is the kernel's timerfd_poll answer — readable exactly while expirations are
+ * pending, never writable — shown by the serving engine (ops->changed). The pending count is the
+ * object's shared counter (base.sh->value) and every expiry bumps its IN sequence like an
+ * eventfd write: one EPOLLET edge per wake-up.
  *
  * The arithmetic is the kernel's (fs/timerfd.c): an expiry raises the count by one and, for a
  * periodic timer, leaves it "expired" without re-arming; the overruns are counted when the
@@ -13,8 +13,8 @@
  * the exact number of deadlines passed and an unread periodic timer wakes its watchers once.
  * Expiries are decided by reading the timer's own clock (now >= deadline): never early.
  *
- * Who fires a timer while nobody reads: the helper thread of clockd.c (ap_timerfd_scan).
- * A blocking read sleeps in poll() on its fd with the time left as timeout, so it also
+ * Who fires a timer while nobody reads: the helper thread of clockd.c (timers_scan).
+ * A blocking read sleeps in the engine's ops->block with the time left as timeout, so it also
  * returns on time by itself.
  *
  * TFD_TIMER_CANCEL_ON_SET without the kernel's notification: a set of the realtime clock is
@@ -30,8 +30,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define CHECK_NS 100000000LL   /* realtime timers: look at the clock at least this often */
 #define SET_SLACK_NS 1000000LL /* a change of the realtime offset beyond this is a set... */
@@ -39,12 +37,7 @@
 
 static struct ap_timerfd *timers; /* under lock */
 
-static int64_t clock_ns(int id)
-{
-    struct timespec ts;
-    if (clock_gettime(id, &ts) < 0) clock_gettime(CLOCK_MONOTONIC, &ts); /* no BOOTTIME here */
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+static int64_t clock_ns(int id) { return ap_sys_clock_ns(id); }
 
 /* timespec to ns, saturating as the kernel's ktime_set does. */
 static int64_t ts_ns(const struct timespec *ts)
@@ -69,8 +62,7 @@ static void st_unlock(struct ap_tfd_state *st) { atomic_flag_clear_explicit(&st-
 static void tick(struct ap_timerfd *t)
 {
     atomic_fetch_add(&t->base.sh->value, 1);
-    atomic_store(&t->base.sh->in_stamp, ap_stamp());
-    atomic_fetch_add(&t->base.sh->in_seq, 1);
+    ap_obj_wake_in(&t->base);
 }
 
 /* timerfd_tmrproc: due and not already expired → count one and wake. 1 if it fired. */
@@ -124,13 +116,13 @@ static void look_for_clock_set(void)
             tick(t);
         }
         st_unlock(t->st);
-        if (hit) ap_defer(&t->base);
+        if (hit) ap_obj_changed(&t->base);
     }
 }
 
 /* --- the helper thread's part ------------------------------------------------------------- */
 
-int64_t ap_timerfd_scan(void)
+static int64_t timers_scan(void)
 {
     int64_t sleep = -1;
     int watch_clock = 0;
@@ -150,7 +142,7 @@ int64_t ap_timerfd_scan(void)
         st_unlock(st);
         /* Fired here, or in another process sharing the timer (after fork): this process's
          * watchers must hear of it too. */
-        if (fired || atomic_load(&t->base.sh->in_seq) != t->base.told_in) ap_defer(&t->base);
+        if (fired || atomic_load(&t->base.sh->in_seq) != t->base.told_in) ap_obj_changed(&t->base);
     }
     if (watch_clock && (sleep < 0 || sleep > CHECK_NS)) sleep = CHECK_NS;
     return sleep;
@@ -158,20 +150,19 @@ int64_t ap_timerfd_scan(void)
 
 /* --- operations --------------------------------------------------------------------------- */
 
-int ap_timerfd_create(int clockid, int flags)
+int ap_timerfd_create(int clockid, int flags, const struct ap_obj_ops *ops)
 {
     /* The kernel's capability check for alarm clocks (CAP_WAKE_ALARM), approximated: an
      * emulation cannot ask for a capability, and cannot wake a suspended machine anyway. */
-    if ((clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM) && geteuid() != 0) {
+    if ((clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM) && !ap_sys_privileged()) {
         errno = EPERM;
         return -1;
     }
     struct ap_timerfd *t = calloc(1, sizeof *t);
-    struct ap_tfd_state *st = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (!t || st == MAP_FAILED) {
+    struct ap_tfd_state *st = ap_sys_shared_alloc(sizeof *st);
+    if (!t || !st) {
         free(t);
-        if (st != MAP_FAILED) munmap(st, sizeof *st);
+        if (st) ap_sys_shared_free(st, sizeof *st);
         errno = ENOMEM;
         return -1;
     }
@@ -180,18 +171,16 @@ int ap_timerfd_create(int clockid, int flags)
                 : clockid == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : clockid;
     t->st = st;
     ap_lock();
-    int fd = ap_emul_init(&t->base, AP_KIND_TIMERFD, !!(flags & TFD_CLOEXEC),
-                          !!(flags & TFD_NONBLOCK));
+    int fd = ap_obj_create(&t->base, AP_KIND_TIMERFD, ops, !!(flags & TFD_CLOEXEC),
+                           !!(flags & TFD_NONBLOCK));
     if (fd >= 0) {
-        int one = 1; /* never writable: a tiny send buffer is cheap to fill */
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
-        ap_timerfd_sync(t);
+        ops->changed(&t->base); /* its first level */
         t->tnext = timers;
         if (timers) timers->tprev = t;
         timers = t;
-        ap_clockd_hold();
+        ap_clockd_hold(timers_scan);
     } else {
-        munmap(st, sizeof *st);
+        ap_sys_shared_free(st, sizeof *st);
         free(t);
     }
     ap_unlock();
@@ -225,7 +214,7 @@ int ap_timerfd_settime(struct ap_timerfd *t, int flags, const struct itimerspec 
     else st->next = value > INT64_MAX - now ? INT64_MAX : now + value;
     st_unlock(st);
     if (st->might_cancel && !have_off) realtime_was_set(); /* the baseline for this timer */
-    ap_defer(&t->base); /* no longer readable */
+    ap_obj_changed(&t->base); /* no longer readable */
     ap_clockd_poke();
     ap_unlock();
     if (ov) *ov = old; /* copied out after the timer is set, as the kernel does */
@@ -248,7 +237,7 @@ int ap_timerfd_gettime(struct ap_timerfd *t, struct itimerspec *cur)
     v.it_value = ns_ts(ap_tfd_remaining(st, now));
     v.it_interval = ns_ts(st->interval);
     st_unlock(st);
-    if (fired) ap_defer(&t->base);
+    if (fired) ap_obj_changed(&t->base);
     ap_clockd_poke(); /* a forwarded periodic timer is due again: the thread must know */
     ap_unlock();
     if (!cur) { /* the kernel forwards the timer, then fails the copy-out */
@@ -278,20 +267,15 @@ ssize_t ap_timerfd_read(struct ap_timerfd *t, int fd, void *buf, size_t n)
             if ((st->clockid == CLOCK_REALTIME || st->might_cancel) && (wait < 0 || wait > CHECK_NS))
                 wait = CHECK_NS;
             st_unlock(st);
-            if (fired) ap_defer(&t->base);
+            if (fired) ap_obj_changed(&t->base);
             ap_unlock();
             if (atomic_load(&t->base.sh->nonblock)) {
                 errno = EAGAIN;
                 return -1;
             }
-            /* Sleep until the deadline or until the fd turns readable (the helper thread or
-             * another process fired it, the clock was set); a signal interrupts (EINTR). */
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            struct timespec ts = ns_ts(wait);
-            if (ap_sys_ppoll(&p, 1, wait < 0 ? NULL : &ts, NULL) < 0) return -1;
-            /* the number was closed under us: the kernel's read keeps the file and waits on */
-            if ((p.revents & POLLNVAL) && ap_sys_ppoll(NULL, 0, wait < 0 ? NULL : &ts, NULL) < 0)
-                return -1;
+            /* Sleep until the deadline or until it turns readable (the helper thread or another
+             * process fired it, the clock was set); a signal interrupts (EINTR). */
+            if (t->base.ops->block(&t->base, fd, EPOLLIN, wait) < 0) return -1;
             continue;
         }
         int canceled = st->canceled;
@@ -306,7 +290,7 @@ ssize_t ap_timerfd_read(struct ap_timerfd *t, int fd, void *buf, size_t n)
         st->expired = 0;
         atomic_store(&t->base.sh->value, 0);
         st_unlock(st);
-        ap_defer(&t->base);
+        ap_obj_changed(&t->base);
         ap_clockd_poke();
         ap_unlock();
         if (canceled) {
@@ -327,17 +311,13 @@ uint32_t ap_timerfd_level(struct ap_timerfd *t)
     return atomic_load(&t->base.sh->value) ? EPOLLIN : 0;
 }
 
-void ap_timerfd_sync(struct ap_timerfd *t)
-{
-    ap_emul_token(&t->base, atomic_load(&t->base.sh->value) != 0, 0);
-}
-
-void ap_timerfd_release(struct ap_timerfd *t)
+void ap_timerfd_free(struct ap_timerfd *t)
 {
     if (t->tprev) t->tprev->tnext = t->tnext;
     else if (timers == t) timers = t->tnext;
     if (t->tnext) t->tnext->tprev = t->tprev;
-    ap_clockd_drop();
-    if (t->st) munmap(t->st, sizeof *t->st);
+    ap_clockd_drop(timers_scan);
+    if (t->st) ap_sys_shared_free(t->st, sizeof *t->st);
+    ap_obj_destroy(&t->base);
     free(t);
 }

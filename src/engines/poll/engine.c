@@ -25,11 +25,11 @@
  *     at every wait and, while a wait blocks, every SUSPECT_TICK_NS.
  */
 #include "engines/engine.h"
-#include "objects/object.h"
+#include "engines/poll/fdtable.h"
+#include "host/sys.h"
 #include "objects/clockd.h"
 #include "objects/eventfd.h"
 #include "objects/signalfd.h"
-#include "host/sys.h"
 #include "objects/timerfd.h"
 
 #include <errno.h>
@@ -107,6 +107,9 @@ struct ap_epoll {
 };
 
 static struct ap_epoll *as_epoll(struct ap_obj *o) { return (struct ap_epoll *)o; }
+
+static void drop_number(int fd);
+static void release_if_unused(struct ap_obj *o);
 
 /* Emulated files read like an eventfd: a level known without a system call, wake-ups counted
  * in the IN/OUT sequences (eventfd.c, timerfd.c, signalfd.c). */
@@ -403,11 +406,14 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
     }
 }
 
-void ap_hook_deferred(struct ap_obj *o)
+/* ops->changed of every object this engine serves: an emulated file shows its level on the
+ * program's end of its socketpair, and whoever watches it hears of the wake-ups it counted. */
+static void obj_changed(struct ap_obj *o)
 {
-    if (o->kind == AP_KIND_EVENTFD) ap_eventfd_sync((struct ap_eventfd *)o);
-    else if (o->kind == AP_KIND_TIMERFD) ap_timerfd_sync((struct ap_timerfd *)o);
-    else if (o->kind == AP_KIND_SIGNALFD) ap_signalfd_sync((struct ap_signalfd *)o);
+    if (is_file_kind(o->kind)) {
+        uint32_t level = file_level(o);
+        ap_fd_show_level(o, (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
+    }
     uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
     uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
     o->told_in = in;
@@ -524,7 +530,7 @@ static void reg_kill(struct ap_reg *r)
     /* A plain object nobody watches and whose numbers anypoll never saw duplicated is
      * forgotten, so I/O on it stops costing a lookup. */
     struct ap_obj *o = r->obj;
-    if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) ap_fd_unbind(o->fds[0]);
+    if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) drop_number(o->fds[0]);
 }
 
 /* Is `target` (an epoll) reachable from `from`, or nested too deep? */
@@ -589,7 +595,7 @@ static struct ap_obj *plain_for(int fd, const struct stat *st, int create)
     struct ap_obj *o = ap_fd_obj(fd);
     if (o && (o->kind != AP_KIND_PLAIN || o->dev != st->st_dev || o->ino != st->st_ino ||
               o->accmode != acc)) {
-        ap_fd_unbind(fd); /* the number was closed behind our back and now names a new file */
+        drop_number(fd); /* the number was closed behind our back and now names a new file */
         o = NULL;
     }
     if (o) return o;
@@ -838,7 +844,7 @@ static void take_results(struct ap_epoll *ep, struct pollset *s, int nready, str
         }
         if (!r || r->dead || r->disabled || r->obj->kind != AP_KIND_PLAIN) continue;
         if (rev & POLLNVAL) { /* closed without anypoll_close: the number is gone */
-            if (s->pfd[i].fd == poll_number(r)) ap_fd_unbind(s->pfd[i].fd);
+            if (s->pfd[i].fd == poll_number(r)) drop_number(s->pfd[i].fd);
             continue;
         }
         if (!(r->events & EPOLLET)) {
@@ -1187,14 +1193,14 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
     }
     set_free(&s);
     ep->base.busy--;
-    ap_obj_maybe_release(&ep->base);
+    release_if_unused(&ep->base);
     ap_unlock();
     return n;
 }
 
-/* --- lifetime hooks (emul.c calls these under the lock) ------------------------------------ */
+/* --- the end of numbers and objects (under the lock) ----------------------------------------- */
 
-void ap_hook_number_gone(struct ap_obj *o, int fd)
+static void number_gone(struct ap_obj *o, int fd)
 {
     for (struct ap_reg *r = o->watchers, *next; r; r = next) {
         next = r->wnext;
@@ -1225,7 +1231,7 @@ static void epoll_destroy(struct ap_epoll *ep)
             struct ap_obj *o = r->obj;
             if (o->kind == AP_KIND_PLAIN && !o->watchers && o->nfds == 1) {
                 free(r);
-                ap_fd_unbind(o->fds[0]);
+                drop_number(o->fds[0]);
                 continue;
             }
             free(r);
@@ -1236,6 +1242,7 @@ static void epoll_destroy(struct ap_epoll *ep)
         free(r);
     }
     if (ep->wake_w >= 0) ap_sys_close(ep->wake_w);
+    ap_obj_destroy(&ep->base);
     free(ep->hash);
     free(ep->pfd);
     free(ep->preg);
@@ -1244,7 +1251,8 @@ static void epoll_destroy(struct ap_epoll *ep)
     free(ep);
 }
 
-void ap_hook_obj_released(struct ap_obj *o)
+/* The last number of o is closed and nobody is inside an operation on it: it goes. */
+static void obj_released(struct ap_obj *o)
 {
     /* whoever still watches o loses it, as when the kernel releases a file */
     while (o->watchers) {
@@ -1252,22 +1260,81 @@ void ap_hook_obj_released(struct ap_obj *o)
         reg_kill(o->watchers);
         ep_wake(ep);
     }
-    if (o->kind == AP_KIND_EPOLL) epoll_destroy(as_epoll(o));
-    else if (o->kind == AP_KIND_TIMERFD) ap_timerfd_release((struct ap_timerfd *)o);
-    else if (o->kind == AP_KIND_SIGNALFD) ap_signalfd_release((struct ap_signalfd *)o);
-    else free(o);
+    switch (o->kind) {
+    case AP_KIND_EPOLL: epoll_destroy(as_epoll(o)); break;
+    case AP_KIND_EVENTFD: ap_eventfd_free((struct ap_eventfd *)o); break;
+    case AP_KIND_TIMERFD: ap_timerfd_free((struct ap_timerfd *)o); break;
+    case AP_KIND_SIGNALFD: ap_signalfd_free((struct ap_signalfd *)o); break;
+    default: free(o);
+    }
 }
 
-void ap_hook_atfork_child(struct ap_obj *o)
+/* Frees o if it has no numbers and nobody is busy with it. */
+static void release_if_unused(struct ap_obj *o)
+{
+    if (o->nfds || o->busy) return;
+    ap_fd_detach(o);
+    obj_released(o);
+}
+
+/* Number fd no longer refers to what the table says (closed, or reused behind our back). */
+static void drop_number(int fd)
+{
+    struct ap_obj *o = ap_fd_obj(fd);
+    if (!o) return;
+    ap_fd_unbind(fd);
+    number_gone(o, fd);
+    release_if_unused(o);
+}
+
+static void instance_atfork_child(struct ap_obj *o)
 {
     /* The threads that were waiting exist only in the parent. */
-    if (o->kind != AP_KIND_EPOLL) return;
     struct ap_epoll *ep = as_epoll(o);
     ep->waiters = ep->pollers = ep->inpoll = ep->polling = 0;
     ep->blocked = NULL;
     atomic_store(&ep->wake_flag, 0); /* a byte pending from before is the parent's to drain */
     o->busy = 0;
 }
+
+/* --- how this engine serves objects (objects/object.h) ---------------------------------------- */
+
+/* The program holds one end of a socketpair (fdtable.c); a file's end gets a tiny send buffer,
+ * cheap to fill when it must not poll writable. */
+static int file_attach(struct ap_obj *o, int cloexec)
+{
+    int fd = ap_fd_attach_pair(o, cloexec);
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
+    return fd;
+}
+
+/* A blocked read or write sleeps in poll() on its own number, which the follow-up of every
+ * change keeps readable or writable as the object is (obj_changed): a signal interrupts it. */
+static int file_block(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns)
+{
+    (void)o;
+    struct pollfd p = {.fd = fd, .events = to_poll(want)};
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+    if (ap_sys_ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL) < 0) return -1;
+    /* the number was closed under us: the kernel's read keeps the file and waits on */
+    if ((p.revents & POLLNVAL) && ap_sys_ppoll(NULL, 0, timeout_ns < 0 ? NULL : &ts, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+static const struct ap_obj_ops file_ops = {
+    .attach = file_attach,
+    .changed = obj_changed,
+    .block = file_block,
+};
+
+static const struct ap_obj_ops instance_ops = {
+    .attach = ap_fd_attach_pair,
+    .changed = obj_changed,
+    .block = file_block, /* never called: an epoll fd has no read */
+    .atfork_child = instance_atfork_child,
+};
 
 /* --- the engine's entry points ------------------------------------------------------------ */
 
@@ -1286,7 +1353,7 @@ static int ep_create(int flags)
     ep->wake_reg.ep = ep;
     ep->wake_w = -1;
     ap_lock();
-    int fd = ap_emul_init(&ep->base, AP_KIND_EPOLL, !!(flags & EPOLL_CLOEXEC), 0);
+    int fd = ap_obj_create(&ep->base, AP_KIND_EPOLL, &instance_ops, !!(flags & EPOLL_CLOEXEC), 0);
     if (fd < 0) {
         ap_unlock();
         free(ep->pfd);
@@ -1298,7 +1365,7 @@ static int ep_create(int flags)
     if (ep->wake_w >= 0) ep->wake_w = ap_sys_move_high(ep->wake_w);
     if (ep->wake_w < 0) {
         int e = errno;
-        ap_fd_unbind(fd); /* releases ep */
+        drop_number(fd); /* releases ep */
         ap_unlock();
         ap_sys_close(fd);
         errno = e;
@@ -1336,7 +1403,7 @@ static void file_put(struct ap_obj *o)
     int e = errno;
     ap_lock();
     o->busy--;
-    ap_obj_maybe_release(o);
+    release_if_unused(o);
     ap_unlock();
     errno = e;
 }
@@ -1369,9 +1436,15 @@ static ssize_t ep_write(int fd, const void *buf, size_t n)
     return ap_eventfd_write((struct ap_eventfd *)o, fd, buf, n);
 }
 
-static int ep_eventfd(unsigned int initval, int flags) { return ap_eventfd_create(initval, flags); }
+static int ep_eventfd(unsigned int initval, int flags)
+{
+    return ap_eventfd_create(initval, flags, &file_ops);
+}
 
-static int ep_timerfd_create(int clockid, int flags) { return ap_timerfd_create(clockid, flags); }
+static int ep_timerfd_create(int clockid, int flags)
+{
+    return ap_timerfd_create(clockid, flags, &file_ops);
+}
 
 static int ep_timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *ov)
 {
@@ -1393,7 +1466,7 @@ static int ep_timerfd_gettime(int fd, struct itimerspec *cur)
 
 static int ep_signalfd(int fd, const sigset_t *mask, int flags)
 {
-    if (fd == -1) return ap_signalfd_create(mask, flags);
+    if (fd == -1) return ap_signalfd_create(mask, flags, &file_ops);
     if (fd < 0) return errno = EBADF, -1;
     struct ap_obj *o = file_get(fd, AP_KIND_SIGNALFD);
     if (!o) return -1;
@@ -1510,7 +1583,7 @@ static int ep_close(int fd)
     sender_going(fd);
     if (ap_fd_kind(fd) != AP_KIND_NONE) {
         ap_lock();
-        if (ap_fd_obj(fd)) ap_fd_unbind(fd);
+        if (ap_fd_obj(fd)) drop_number(fd);
         ap_unlock();
     }
     return ap_sys_close(fd);
@@ -1528,7 +1601,7 @@ static int ep_dup_to(int oldfd, int newfd, int flags)
     }
     if (r < 0) return -1;
     ap_lock();
-    if (ap_fd_obj(r)) ap_fd_unbind(r); /* dup2 onto a known number closed its old file */
+    if (ap_fd_obj(r)) drop_number(r); /* dup2 onto a known number closed its old file */
     struct ap_obj *o = ap_fd_obj(oldfd);
     if (!o) {
         /* Remember the pair, so a registration of either outlives the close of the other. */
@@ -1652,7 +1725,7 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
             if (o) {
                 as_epoll(o)->pollers--;
                 o->busy--;
-                ap_obj_maybe_release(o);
+                release_if_unused(o);
             }
         }
         for (int k = 0; k < s.n; k++)
