@@ -10,8 +10,11 @@ WIN_BUILD  ?= build/windows
 WIN_CFLAGS  = -std=c11 -D_GNU_SOURCE -D__USE_MINGW_ANSI_STDIO=1 $(WARN) -O2 -g -Iinclude -Isrc
 WIN_LIBS    = -static -pthread -lws2_32 -lntdll
 
+# The object layer serves the win engine's eventfds and timerfds as it serves the poll engine's
+# (signalfd: no POSIX signals on Windows).
 WIN_LIB_SRC  = src/api/api.c src/api/engine_choice.c src/engines/engine_table.c \
-               $(wildcard src/engines/win/*.c) src/host/sys_win.c
+               $(wildcard src/engines/win/*.c) src/host/sys_win.c \
+               src/objects/object.c src/objects/eventfd.c src/objects/timerfd.c src/objects/clockd.c
 WIN_LIB_OBJ  = $(WIN_LIB_SRC:src/%.c=$(WIN_BUILD)/obj/%.o)
 WIN_TOOL_SRC = tools/anypoll.c tools/nosys_linux.c tools/run.c tools/socketpair_win.c
 # The suite's files whose cases are about sockets and eventfds; the others (pipes, fork,

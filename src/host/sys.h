@@ -10,6 +10,7 @@
 
 #include "anypoll.h"
 
+
 /* Where the library reaches the kernel by direct system calls (sys_linux.c), never through
  * libc's names: only there can the drop-in (dropin.c) export read, close, poll... itself. */
 #ifndef AP_SYS_DIRECT /* -DAP_SYS_DIRECT=0 builds the libc path (other hosts') on Linux too */
@@ -69,6 +70,18 @@ void *ap_sys_shared_alloc(size_t n);
 void ap_sys_shared_free(void *p, size_t n);
 /* pthread_atfork where the host forks; nothing elsewhere. */
 void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* A helper thread's bell: the thread sleeps until it rings or a timeout passes; ringing never
+ * blocks. POSIX hosts: a socket pair, both numbers moved high; Windows: an event. */
+#ifdef _WIN32
+struct ap_bell { void *event; };
+#else
+struct ap_bell { int r, w; };
+#endif
+int ap_sys_bell_open(struct ap_bell *b); /* 0, or -1 with errno */
+void ap_sys_bell_close(struct ap_bell *b);
+void ap_sys_bell_ring(struct ap_bell *b);
+void ap_sys_bell_clear(struct ap_bell *b); /* forgets rings so far: the next wait sleeps */
+void ap_sys_bell_wait(struct ap_bell *b, int64_t timeout_ns); /* -1: until it rings */
 /* Starts a detached helper thread that blocks every signal from its first instruction (it must
  * never take a signal meant for the program). 0, or an errno value. */
 int ap_sys_thread_start(void *(*fn)(void *), void *arg);

@@ -327,3 +327,35 @@ int ap_sys_thread_start(void *(*fn)(void *), void *arg)
 }
 
 int ap_sys_privileged(void) { return geteuid() == 0; }
+
+int ap_sys_bell_open(struct ap_bell *b)
+{
+    int sv[2];
+    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) return -1;
+    b->r = ap_sys_move_high(sv[0]);
+    b->w = ap_sys_move_high(sv[1]);
+    return 0;
+}
+
+void ap_sys_bell_close(struct ap_bell *b)
+{
+    ap_sys_close(b->r);
+    ap_sys_close(b->w);
+    b->r = b->w = -1;
+}
+
+void ap_sys_bell_ring(struct ap_bell *b) { ap_sys_send(b->w, "b", 1, MSG_DONTWAIT | MSG_NOSIGNAL); }
+
+void ap_sys_bell_clear(struct ap_bell *b)
+{
+    char buf[64];
+    while (ap_sys_recv(b->r, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+}
+
+void ap_sys_bell_wait(struct ap_bell *b, int64_t timeout_ns)
+{
+    struct pollfd p = {.fd = b->r, .events = POLLIN};
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+    ap_sys_ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL);
+}

@@ -350,38 +350,31 @@ int64_t ap_sys_now_ns(void)
     return (int64_t)((double)c.QuadPart * 1e9 / (double)freq.QuadPart);
 }
 
-/* A connected TCP pair over 127.0.0.1, both ends non-blocking: Windows has no AF_UNIX pair that
- * WSAPoll takes (the stand-in wepoll and libuv use too). Handles are not inherited by default. */
-int ap_sys_socketpair_cloexec_nonblock(int sv[2])
+/* An auto-reset event: a ring while the thread is awake makes its next wait return at once. */
+int ap_sys_bell_open(struct ap_bell *b)
 {
-    ap_win_startup();
-    SOCKET l = socket(AF_INET, SOCK_STREAM, 0), c = INVALID_SOCKET, a = INVALID_SOCKET;
-    struct sockaddr_in addr = {0};
-    int len = sizeof addr;
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (l == INVALID_SOCKET || bind(l, (struct sockaddr *)&addr, sizeof addr) || listen(l, 1) ||
-        getsockname(l, (struct sockaddr *)&addr, &len))
-        goto fail;
-    c = socket(AF_INET, SOCK_STREAM, 0);
-    if (c == INVALID_SOCKET || connect(c, (struct sockaddr *)&addr, sizeof addr)) goto fail;
-    a = accept(l, NULL, NULL);
-    if (a == INVALID_SOCKET) goto fail;
-    closesocket(l);
-    sv[0] = (int)a;
-    sv[1] = (int)c;
-    ap_sys_fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    ap_sys_fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    return 0;
-fail:;
-    int e = ap_win_errno(WSAGetLastError());
-    if (l != INVALID_SOCKET) closesocket(l);
-    if (c != INVALID_SOCKET) closesocket(c);
-    errno = e ? e : EIO;
-    return -1;
+    b->event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    return b->event ? 0 : (errno = EMFILE, -1);
 }
 
-int ap_sys_move_high(int fd) { return fd; } /* SOCKET values are the system's to choose */
+void ap_sys_bell_close(struct ap_bell *b)
+{
+    CloseHandle(b->event);
+    b->event = NULL;
+}
+
+void ap_sys_bell_ring(struct ap_bell *b) { SetEvent(b->event); }
+void ap_sys_bell_clear(struct ap_bell *b) { ResetEvent(b->event); }
+
+void ap_sys_bell_wait(struct ap_bell *b, int64_t timeout_ns)
+{
+    DWORD ms = INFINITE;
+    if (timeout_ns >= 0) { /* rounded up: woken before a deadline, the thread finds it not due */
+        int64_t m = (timeout_ns + 999999) / 1000000;
+        ms = m > 0x7ffffffe ? 0x7ffffffe : (DWORD)m;
+    }
+    WaitForSingleObject(b->event, ms);
+}
 
 /* mingw-w64's clocks (winpthreads): CLOCK_MONOTONIC is QueryPerformanceCounter, CLOCK_REALTIME
  * the system time; the program reads the same with clock_gettime, so "never early" holds against

@@ -4,9 +4,9 @@
  * (waking watchers goes through ap_obj_changed, like an eventfd write), nor of the kinds it
  * serves: timerfd.c and signalfd.c hand it their scan.
  *
- * It sleeps in poll() on a private socketpair until the earliest timer deadline (or the
- * signalfd check tick); ap_clockd_kick() writes a byte there when a settime or a new object
- * changes the schedule. After fork() the child has no thread: the atfork handler only notes
+ * It sleeps on a bell of its own (host/sys.h: a socket pair on POSIX hosts, an event on
+ * Windows) until the earliest timer deadline (or the signalfd check tick); ap_clockd_kick()
+ * rings it when a settime or a new object changes the schedule. After fork() the child has no thread: the atfork handler only notes
  * that one must be started (creating a thread inside the child handler is what TSan and
  * POSIX forbid), and the next anypoll call that may need it does so.
  */
@@ -22,7 +22,7 @@
 
 static int running;      /* a thread serves this process (under lock) */
 static unsigned gen;     /* bumped when a thread is started: an older one quits */
-static int wake_r = -1, wake_w = -1; /* under lock */
+static struct ap_bell bell; /* rung when the schedule changes (under lock) */
 static atomic_int restart; /* fork child: a thread must be started */
 static int users;          /* live timerfds and signalfds (under lock) */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -36,13 +36,11 @@ static struct {
 
 static void child_after_fork(void)
 {
-    /* The parent's thread is not here; its wake pair is shared with the parent, so the child
-     * makes its own (the parent's thread would otherwise eat the child's wake bytes). */
+    /* The parent's thread is not here; its bell is shared with the parent, so the child makes
+     * its own (the parent's thread would otherwise take the child's rings). */
     if (running) {
         running = 0;
-        if (wake_r >= 0) ap_sys_close(wake_r);
-        if (wake_w >= 0) ap_sys_close(wake_w);
-        wake_r = wake_w = -1;
+        ap_sys_bell_close(&bell);
         atomic_store(&restart, users > 0);
     }
 }
@@ -57,36 +55,28 @@ static void *clockd_main(void *arg)
             ap_unlock();
             return NULL;
         }
-        char buf[64];
-        while (ap_sys_recv(wake_r, buf, sizeof buf, MSG_DONTWAIT) > 0) {
-        }
+        ap_sys_bell_clear(&bell); /* rings from now on make the wait below return */
         int64_t t = -1;
         for (int i = 0; i < MAX_SCANS; i++) {
             int64_t s = scans[i].users ? scans[i].scan() : -1;
             if (t < 0 || (s >= 0 && s < t)) t = s;
         }
-        struct pollfd p = {.fd = wake_r, .events = POLLIN};
+        struct ap_bell mine_bell = bell;
         ap_unlock(); /* runs the follow-ups (readability, watchers) of what fired */
-        struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
-        ap_sys_ppoll(&p, 1, t < 0 ? NULL : &ts, NULL);
+        ap_sys_bell_wait(&mine_bell, t);
     }
 }
 
 static int start(void)
 {
-    int sv[2];
-    if (ap_sys_socketpair_cloexec_nonblock(sv) < 0) return -1;
-    wake_r = ap_sys_move_high(sv[0]);
-    wake_w = ap_sys_move_high(sv[1]);
+    if (ap_sys_bell_open(&bell) < 0) return -1;
     pthread_once(&atfork_once, install_atfork);
     gen++;
     /* every signal blocked: a signal meant for the program (or pending for a signalfd) must
      * never be delivered to this thread */
     int rc = ap_sys_thread_start(clockd_main, (void *)(uintptr_t)gen);
     if (rc != 0) {
-        ap_sys_close(wake_r);
-        ap_sys_close(wake_w);
-        wake_r = wake_w = -1;
+        ap_sys_bell_close(&bell);
         errno = rc;
         return -1;
     }
@@ -101,12 +91,12 @@ void ap_clockd_kick(void)
         atomic_store(&restart, 1); /* try again at the next call */
         return;
     }
-    ap_sys_send(wake_w, "k", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ap_sys_bell_ring(&bell);
 }
 
 void ap_clockd_poke(void)
 {
-    if (running) ap_sys_send(wake_w, "k", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (running) ap_sys_bell_ring(&bell);
     else if (users > 0) atomic_store(&restart, 1); /* a fork child: its next wait starts one */
 }
 

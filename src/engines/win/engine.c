@@ -1,12 +1,13 @@
 /*
- * engine_win.c — the "win" engine (Windows engine room): epoll over AFD poll requests completed
- * on one I/O completion port per instance, and eventfd as an object of anypoll's own.
+ * engine.c — the "win" engine (engines/win room): epoll over AFD poll requests completed on
+ * one I/O completion port per instance.
  *
- * It may touch win_afd (the driver), win_port (the port), sys.h/win_sys.h (sockets) and
- * nothing else; docs/windows.md explains the design and every known difference from Linux.
+ * It may touch afd (the driver), port (the port), host/sys.h and host/sys_win.h (sockets) and the
+ * object layer (objects/: eventfd and timerfd, whose semantics live there, served through the
+ * ops below); docs/windows.md explains the design and every known difference from Linux.
  * An fd is either a SOCKET value (a multiple of 4) or one of anypoll's descriptors, 4*i + 1,
- * which no SOCKET can equal. timerfds are objects of anypoll's own too, fired by one timer
- * thread (timerfd_state.h has the kernel's arithmetic), and poll() over sets holding these
+ * which no SOCKET can equal: an epoll instance, or an object of the object layer (eventfd,
+ * timerfd; the clock thread of objects/clockd.c fires timers). poll() over sets holding these
  * descriptors is answered here (WSAPoll takes SOCKETs only).
  * One engine lock guards every object; no call that can block is
  * made while holding it (the zero-timeout AFD poll that reads a level returns at once).
@@ -14,11 +15,12 @@
  */
 #ifdef _WIN32
 #include "engines/engine.h"
-#include "host/sys.h"
-#include "objects/timer_math.h"
 #include "engines/win/afd.h"
 #include "engines/win/port.h"
+#include "host/sys.h"
 #include "host/sys_win.h"
+#include "objects/eventfd.h"
+#include "objects/timerfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,23 +29,22 @@
 #include <string.h>
 #include <time.h>
 
-#define EFD_MAX UINT64_C(0xfffffffffffffffe)
 #define EV_EXCLUSIVE_OK                                                                            \
     (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 #define SUSPECT_TICK_MS 10 /* how often unread sockets registered EPOLLET are re-measured */
 
-enum kind { K_EPOLL = 1, K_EVENTFD, K_TIMERFD };
+enum kind { K_EPOLL = 1, K_FILE };
 
 struct reg;
 
 struct obj {
     enum kind kind;
     int refs;    /* descriptors naming it */
-    int waiters; /* threads inside a wait or a blocking read/write on it */
-    /* K_EVENTFD, K_TIMERFD (count: pending expirations; cv: blocking reads) */
-    uint64_t count;
-    int semaphore, nonblock;
-    struct reg *watchers; /* registrations of this object (eventfd or instance), everywhere */
+    int waiters; /* threads inside a wait, or inside an operation on a file */
+    int nonblock; /* K_EPOLL: kept and ignored, as the kernel does (a file's is file->sh's) */
+    struct reg *watchers; /* registrations of this object (file or instance), everywhere */
+    /* K_FILE: the object layer's eventfd or timerfd; cv: readers blocked in it */
+    struct ap_obj *file;
     CONDITION_VARIABLE cv;
     /* K_EPOLL */
     HANDLE port, afd;
@@ -53,15 +54,12 @@ struct obj {
     struct obj *next_ep;            /* all instances */
     int nsuspects;
     int nnested; /* registrations of other instances in this one */
-    /* K_TIMERFD */
-    struct ap_tfd_state tfd;
-    struct obj *next_timer; /* all timerfds */
 };
 
 struct reg {
     struct obj *ep;
     int fd;
-    struct obj *target; /* the eventfd, or NULL for a socket */
+    struct obj *target; /* the file or instance, or NULL for a socket */
     SOCKET base;
     int stream;      /* SOCK_STREAM: its own shutdowns are probed (AFD has no event for them) */
     uint32_t events; /* interest, with ERR|HUP and the flags */
@@ -193,9 +191,11 @@ static uint32_t socket_level(const struct reg *r, int *gone)
     return m;
 }
 
-static uint32_t efd_level(const struct obj *o)
+/* A file's level, as the kernel's eventfd_poll / timerfd_poll give it (lock-free). */
+static uint32_t file_level(struct ap_obj *f)
 {
-    return (o->count > 0 ? EPOLLIN : 0) | (o->count < EFD_MAX ? EPOLLOUT : 0);
+    return f->kind == AP_KIND_EVENTFD ? ap_eventfd_level((struct ap_eventfd *)f)
+                                      : ap_timerfd_level((struct ap_timerfd *)f);
 }
 
 /* --- registrations ---------------------------------------------------------------------- */
@@ -579,8 +579,7 @@ static int deliver(struct obj *ep, struct epoll_event *out, int max, int peek)
  * the kernel's ep_eventpoll_poll, which also drops the entries it finds not ready. */
 static uint32_t target_level(struct obj *t)
 {
-    if (t->kind == K_EVENTFD) return efd_level(t);
-    if (t->kind == K_TIMERFD) return t->count ? EPOLLIN : 0; /* the kernel's timerfd_poll */
+    if (t->kind == K_FILE) return file_level(t->file);
     struct epoll_event one;
     return deliver(t, &one, 1, 1) ? EPOLLIN | EPOLLRDNORM : 0;
 }
@@ -675,28 +674,11 @@ static int ep_wait(int epfd, struct epoll_event *events, int maxevents, int time
     return n;
 }
 
-/* --- eventfd ---------------------------------------------------------------------------- */
+/* --- files: the object layer's eventfds and timerfds ------------------------------------- */
 
-static int efd_create(unsigned int initval, int flags)
-{
-    struct obj *o = calloc(1, sizeof *o);
-    if (!o) return errno = ENOMEM, -1;
-    o->kind = K_EVENTFD;
-    o->count = initval;
-    o->semaphore = (flags & EFD_SEMAPHORE) != 0;
-    o->nonblock = (flags & EFD_NONBLOCK) != 0;
-    InitializeConditionVariable(&o->cv);
-    lk();
-    int fd = desc_new(o, flags & EFD_CLOEXEC, 0, -1);
-    if (fd >= 0) nlive++;
-    unlk();
-    if (fd < 0) free(o);
-    return fd;
-}
-
-/* The kernel wakes watchers with key `key` (IN on write, OUT on read): an edge for each
- * registration interested in it. */
-static void efd_notify(struct obj *o, uint32_t key)
+/* The kernel wakes watchers with key `key` (IN on write or expiry, OUT on read): an edge for each
+ * registration interested in it. Under the lock. */
+static void file_notify(struct obj *o, uint32_t key)
 {
     for (struct reg *r = o->watchers; r; r = r->wnext) {
         if (r->disabled || !(r->events & key)) continue;
@@ -705,6 +687,75 @@ static void efd_notify(struct obj *o, uint32_t key)
     }
     WakeAllConditionVariable(&o->cv);
     poll_notify();
+}
+
+/* ops->attach: the file gets a descriptor of anypoll's own. Called under the object layer's
+ * lock, which is always taken before this engine's, never after. */
+static int file_attach(struct ap_obj *f, int cloexec)
+{
+    struct obj *o = calloc(1, sizeof *o);
+    if (!o) return errno = ENOMEM, -1;
+    o->kind = K_FILE;
+    o->file = f;
+    InitializeConditionVariable(&o->cv);
+    lk();
+    int fd = desc_new(o, cloexec, 0, -1);
+    if (fd >= 0) nlive++;
+    unlk();
+    if (fd < 0) {
+        free(o);
+        return -1;
+    }
+    f->engine = o;
+    return fd;
+}
+
+/* ops->changed: the wake-ups the file counted since the last call reach its watchers, its
+ * blocked readers and poll(). */
+static void file_changed(struct ap_obj *f)
+{
+    uint64_t in = atomic_load(&f->sh->in_seq), out = atomic_load(&f->sh->out_seq);
+    uint32_t key = (in != f->told_in ? EPOLLIN : 0) | (out != f->told_out ? EPOLLOUT : 0);
+    f->told_in = in;
+    f->told_out = out;
+    lk();
+    if (f->engine) file_notify(f->engine, key);
+    unlk();
+}
+
+/* ops->block: sleeps on the file's condition variable until a change (file_changed wakes it
+ * under this engine's lock, so none is missed between the look and the sleep). */
+static int file_block(struct ap_obj *f, int fd, uint32_t want, int64_t timeout_ns)
+{
+    (void)fd;
+    DWORD ms = INFINITE;
+    if (timeout_ns >= 0) { /* rounded up: a wake-up before the deadline finds it not due */
+        int64_t m = (timeout_ns + 999999) / 1000000;
+        ms = m > 0x7ffffffe ? 0x7ffffffe : (DWORD)m;
+    }
+    lk();
+    struct obj *o = f->engine;
+    if (o && !(file_level(f) & want)) SleepConditionVariableSRW(&o->cv, &lock, ms, 0);
+    unlk();
+    return 0;
+}
+
+static const struct ap_obj_ops file_ops = {
+    .attach = file_attach,
+    .changed = file_changed,
+    .block = file_block,
+};
+
+static int efd_create(unsigned int initval, int flags)
+{
+    ap_win_startup();
+    return ap_eventfd_create(initval, flags, &file_ops);
+}
+
+static int tfd_create(int clockid, int flags)
+{
+    ap_win_startup(); /* the clock thread's wake pair is a socket pair */
+    return ap_timerfd_create(clockid, flags, &file_ops);
 }
 
 static int owns(int fd)
@@ -716,292 +767,74 @@ static int owns(int fd)
     return r;
 }
 
-static ssize_t tfd_read(int fd, void *buf, size_t count);
+static void destroy(struct obj *gone);
 
-static ssize_t efd_read(int fd, void *buf, size_t count)
+/* The file named fd (of object-layer kind `kind`, 0: any), held so a concurrent close cannot
+ * free it while the object layer works on it; NULL with the kernel's errno (EBADF, or EINVAL
+ * for another kind of file). */
+static struct obj *file_get(int fd, enum ap_kind kind)
 {
     lk();
-    struct obj *o = obj_of(fd);
-    ssize_t rc = -1;
-    if (!o) {
-        errno = EBADF;
-    } else if (o->kind == K_TIMERFD) {
-        unlk();
-        return tfd_read(fd, buf, count);
-    } else if (o->kind != K_EVENTFD || count < 8) {
-        errno = EINVAL;
-    } else {
-        o->waiters++;
-        while (o->count == 0 && !o->nonblock) SleepConditionVariableSRW(&o->cv, &lock, INFINITE, 0);
-        o->waiters--;
-        if (o->count == 0) {
-            errno = EAGAIN;
-        } else {
-            uint64_t v = o->semaphore ? 1 : o->count;
-            o->count -= v;
-            efd_notify(o, EPOLLOUT);
-            /* the kernel takes the count, then fails to copy it out */
-            if (buf) memcpy(buf, &v, 8), rc = 8;
-            else errno = EFAULT;
-        }
-    }
-    unlk();
-    return rc;
-}
-
-static ssize_t efd_write(int fd, const void *buf, size_t count)
-{
-    lk();
-    struct obj *o = obj_of(fd);
-    ssize_t rc = -1;
-    uint64_t v = 0;
-    if (o && count == 8 && buf) memcpy(&v, buf, 8);
-    if (!o) {
-        errno = EBADF;
-    } else if (o->kind != K_EVENTFD || count != 8) {
-        errno = EINVAL;
-    } else if (!buf) {
-        errno = EFAULT;
-    } else if (v == UINT64_MAX) {
-        errno = EINVAL;
-    } else {
-        o->waiters++;
-        while (EFD_MAX - o->count < v && !o->nonblock)
-            SleepConditionVariableSRW(&o->cv, &lock, INFINITE, 0);
-        o->waiters--;
-        if (EFD_MAX - o->count < v) {
-            errno = EAGAIN;
-        } else {
-            o->count += v;
-            if (v) efd_notify(o, EPOLLIN);
-            rc = 8;
-        }
-    }
-    unlk();
-    return rc;
-}
-
-/* --- timerfd ------------------------------------------------------------------------------ */
-
-/* The kernel's timer (timerfd_state.h), counted in o->count and fired by one thread per
- * process: it sleeps until the earliest deadline and re-reads the timer's clock when it wakes,
- * so an early Windows wake-up only re-arms it for the remainder (never early). An expiry wakes
- * watchers exactly as an eventfd write does (efd_notify): one EPOLLET edge per expiration, a
- * wake-up packet to every instance waiting, blocking reads woken. */
-
-#define REALTIME_TICK_MS 100 /* an armed CLOCK_REALTIME timer follows a set clock this soon */
-
-static struct obj *timers;         /* every timerfd, under the lock */
-static CONDITION_VARIABLE timer_cv = CONDITION_VARIABLE_INIT; /* the thread's schedule changed */
-static int timer_thread_started;
-
-/* The clocks the program reads with clock_gettime (mingw-w64's winpthreads: CLOCK_MONOTONIC is
- * QueryPerformanceCounter, CLOCK_REALTIME the system time), so "never early" holds against the
- * program's own readings. CLOCK_BOOTTIME is served by CLOCK_MONOTONIC: docs/timerfd.md. */
-static int64_t clock_ns(int id)
-{
-    struct timespec ts;
-    clock_gettime(id == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static struct timespec ns_ts(int64_t ns)
-{
-    return (struct timespec){(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-}
-
-static int64_t ts_ns(const struct timespec *ts) /* saturating, as the kernel's ktime_set */
-{
-    if (ts->tv_sec >= INT64_MAX / 1000000000 - 1) return INT64_MAX;
-    return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-}
-
-/* timerfd_tmrproc (under the lock): 1 if it fired. */
-static int tfd_fire(struct obj *o, int64_t now)
-{
-    if (!ap_tfd_fire(&o->tfd, now)) return 0;
-    o->count++;
-    efd_notify(o, EPOLLIN);
-    return 1;
-}
-
-static DWORD WINAPI timer_thread(LPVOID arg)
-{
-    (void)arg;
-    lk();
-    for (;;) {
-        int64_t sleep = -1;
-        for (struct obj *o = timers; o; o = o->next_timer) {
-            int64_t now = clock_ns(o->tfd.clockid);
-            tfd_fire(o, now);
-            if (!o->tfd.armed || o->tfd.expired) continue; /* an expired one waits for a read */
-            int64_t d = o->tfd.next > now ? o->tfd.next - now : 0;
-            if (o->tfd.clockid == CLOCK_REALTIME && d > REALTIME_TICK_MS * INT64_C(1000000))
-                d = REALTIME_TICK_MS * INT64_C(1000000);
-            if (sleep < 0 || d < sleep) sleep = d;
-        }
-        DWORD ms = INFINITE;
-        if (sleep >= 0) { /* rounded up: a wake-up before the deadline finds it not due */
-            int64_t m = (sleep + 999999) / 1000000;
-            ms = m < 1 ? 1 : m > 0x7fffffff ? 0x7fffffff : (DWORD)m;
-        }
-        SleepConditionVariableSRW(&timer_cv, &lock, ms, 0);
-    }
-    return 0;
-}
-
-/* Under the lock: the schedule changed. */
-static void timer_poke(void) { WakeConditionVariable(&timer_cv); }
-
-static int tfd_create(int clockid, int flags)
-{
-    /* CLOCK_*_ALARM need CAP_WAKE_ALARM; these timers cannot wake a sleeping machine and
-     * Windows has no such capability: refused as for an unprivileged Linux process. */
-    if (clockid == CLOCK_REALTIME_ALARM || clockid == CLOCK_BOOTTIME_ALARM) return errno = EPERM, -1;
-    struct obj *o = calloc(1, sizeof *o);
-    if (!o) return errno = ENOMEM, -1;
-    o->kind = K_TIMERFD;
-    o->nonblock = (flags & TFD_NONBLOCK) != 0;
-    o->tfd.clockid = clockid == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-    InitializeConditionVariable(&o->cv);
-    lk();
-    if (!timer_thread_started) {
-        HANDLE h = CreateThread(NULL, 64 * 1024, timer_thread, NULL, 0, NULL);
-        if (!h) {
-            unlk();
-            free(o);
-            return errno = EAGAIN, -1; /* the kernel's answer when it cannot allocate */
-        }
-        CloseHandle(h); /* it lives as long as the process */
-        timer_thread_started = 1;
-    }
-    int fd = desc_new(o, flags & TFD_CLOEXEC, 0, -1);
-    if (fd >= 0) {
-        nlive++;
-        o->next_timer = timers;
-        timers = o;
-    }
-    unlk();
-    if (fd < 0) free(o);
-    return fd;
-}
-
-/* The timerfd named fd, under the lock; NULL with the kernel's errno (EBADF, or EINVAL for
- * another kind of file). */
-static struct obj *tfd_of(int fd)
-{
     struct obj *o = obj_of(fd);
     if (!o) {
         errno = !is_desc(fd) && ap_win_is_socket(fd) ? EINVAL : EBADF;
-        return NULL;
-    }
-    if (o->kind != K_TIMERFD) {
+    } else if (o->kind != K_FILE || (kind && o->file->kind != kind)) {
         errno = EINVAL;
-        return NULL;
+        o = NULL;
+    } else {
+        o->waiters++;
     }
+    unlk();
     return o;
+}
+
+static void file_put(struct obj *o)
+{
+    int e = errno;
+    lk();
+    int last = --o->waiters == 0 && o->refs == 0;
+    unlk();
+    if (last) destroy(o);
+    errno = e;
+}
+
+static ssize_t file_read(int fd, void *buf, size_t count)
+{
+    struct obj *o = file_get(fd, 0);
+    if (!o) return -1;
+    ssize_t r = o->file->kind == AP_KIND_EVENTFD
+                    ? ap_eventfd_read((struct ap_eventfd *)o->file, fd, buf, count)
+                    : ap_timerfd_read((struct ap_timerfd *)o->file, fd, buf, count);
+    file_put(o);
+    return r;
+}
+
+static ssize_t file_write(int fd, const void *buf, size_t count)
+{
+    struct obj *o = file_get(fd, AP_KIND_EVENTFD);
+    if (!o) return -1;
+    ssize_t r = ap_eventfd_write((struct ap_eventfd *)o->file, fd, buf, count);
+    file_put(o);
+    return r;
 }
 
 static int tfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *ov)
 {
     ap_win_startup();
-    lk();
-    struct obj *o = tfd_of(fd);
-    if (!o) {
-        unlk();
-        return -1;
-    }
-    struct ap_tfd_state *st = &o->tfd;
-    int64_t now = clock_ns(st->clockid);
-    tfd_fire(o, now);
-    if (st->expired && st->interval) ap_tfd_forward(st, now); /* for `old` only; reset below */
-    struct itimerspec old = {.it_interval = ns_ts(st->interval),
-                             .it_value = ns_ts(ap_tfd_remaining(st, now))};
-    /* timerfd_setup: pending expirations are dropped, so the fd is no longer readable */
-    int64_t value = ts_ns(&nv->it_value);
-    o->count = 0;
-    st->expired = 0;
-    st->interval = ts_ns(&nv->it_interval);
-    /* accepted; a set of the realtime clock is not detected on Windows (docs/timerfd.md) */
-    st->might_cancel = st->clockid == CLOCK_REALTIME && (flags & TFD_TIMER_ABSTIME) &&
-                       (flags & TFD_TIMER_CANCEL_ON_SET);
-    st->armed = value != 0;
-    if (!st->armed) st->next = 0;
-    else if (flags & TFD_TIMER_ABSTIME) st->next = value;
-    else st->next = value > INT64_MAX - now ? INT64_MAX : now + value;
-    timer_poke();
-    unlk();
-    if (ov) *ov = old; /* copied out after the timer is set, as the kernel does */
-    return 0;
+    struct obj *o = file_get(fd, AP_KIND_TIMERFD);
+    if (!o) return -1;
+    int r = ap_timerfd_settime((struct ap_timerfd *)o->file, flags, nv, ov);
+    file_put(o);
+    return r;
 }
 
 static int tfd_gettime(int fd, struct itimerspec *cur)
 {
-    lk();
-    struct obj *o = tfd_of(fd);
-    if (!o) {
-        unlk();
-        return -1;
-    }
-    struct ap_tfd_state *st = &o->tfd;
-    int64_t now = clock_ns(st->clockid);
-    tfd_fire(o, now);
-    if (st->expired && st->interval) { /* forwarded, its overruns kept for the next read */
-        o->count += (uint64_t)ap_tfd_forward(st, now) - 1;
-        st->expired = 0;
-        timer_poke(); /* due again: the thread must know */
-    }
-    struct itimerspec v = {.it_interval = ns_ts(st->interval),
-                           .it_value = ns_ts(ap_tfd_remaining(st, now))};
-    unlk();
-    if (!cur) return errno = EFAULT, -1; /* the kernel forwards, then fails the copy-out */
-    *cur = v;
-    return 0;
-}
-
-static ssize_t tfd_read(int fd, void *buf, size_t count)
-{
-    lk();
-    struct obj *o = obj_of(fd);
-    if (!o || o->kind != K_TIMERFD) { /* closed (and maybe reused) since efd_read looked */
-        unlk();
-        return errno = EBADF, -1;
-    }
-    if (count < 8) {
-        unlk();
-        return errno = EINVAL, -1;
-    }
-    struct ap_tfd_state *st = &o->tfd;
-    o->waiters++;
-    int64_t now;
-    for (;;) {
-        now = clock_ns(st->clockid);
-        tfd_fire(o, now);
-        if (o->count || o->nonblock) break;
-        /* woken by the timer thread's expiry; the timeout (rounded up) is only a backstop */
-        DWORD ms = INFINITE;
-        if (st->armed && !st->expired) {
-            int64_t m = (st->next - now + 999999) / 1000000;
-            ms = m < 1 ? 1 : m > REALTIME_TICK_MS ? REALTIME_TICK_MS : (DWORD)m;
-        }
-        SleepConditionVariableSRW(&o->cv, &lock, ms, 0);
-    }
-    o->waiters--;
-    if (!o->count) {
-        unlk();
-        return errno = EAGAIN, -1;
-    }
-    uint64_t ticks = o->count;
-    if (st->expired && st->interval) {
-        ticks += (uint64_t)ap_tfd_forward(st, now) - 1;
-        timer_poke();
-    }
-    st->expired = 0;
-    o->count = 0;
-    unlk();
-    if (!buf) return errno = EFAULT, -1; /* the count is taken, then the copy-out fails */
-    memcpy(buf, &ticks, 8);
-    return 8;
+    struct obj *o = file_get(fd, AP_KIND_TIMERFD);
+    if (!o) return -1;
+    int r = ap_timerfd_gettime((struct ap_timerfd *)o->file, cur);
+    file_put(o);
+    return r;
 }
 
 /* --- poll() over anypoll's own descriptors ------------------------------------------------- */
@@ -1009,7 +842,7 @@ static ssize_t tfd_read(int fd, void *buf, size_t count)
 /* WSAPoll takes SOCKETs only. A set holding anypoll's own descriptors is evaluated here: their
  * levels as the kernel's f_op->poll gives them (eventfd_poll, timerfd_poll, ep_eventpoll_poll),
  * the sockets' by a zero-timeout WSAPoll. A set of own descriptors only sleeps until one of
- * them changes (efd_notify and raise_edge wake poll_cv); sockets and epoll instances in the set
+ * them changes (file_notify and raise_edge wake poll_cv); sockets and epoll instances in the set
  * are re-looked at every POLL_TICK_MS (docs/windows.md). Sets without own descriptors go to
  * WSAPoll as before. */
 
@@ -1155,13 +988,6 @@ static struct obj *desc_release(int fd)
         nlive--;
         /* the last reference: its registrations in every instance go, as in the kernel */
         while (o->watchers) reg_kill(o->watchers);
-        if (o->kind == K_TIMERFD) {
-            for (struct obj **p = &timers; *p; p = &(*p)->next_timer)
-                if (*p == o) {
-                    *p = o->next_timer;
-                    break;
-                }
-        }
         if (o->kind == K_EPOLL) {
             for (struct obj **p = &instances; *p; p = &(*p)->next_ep)
                 if (*p == o) {
@@ -1169,16 +995,29 @@ static struct obj *desc_release(int fd)
                     break;
                 }
         }
-        if (!o->waiters) gone = o; /* else the last waiter leaks it: docs/windows.md */
+        /* else the last thread inside an operation on a file frees it (file_put); an instance's
+         * last waiter leaks it: docs/windows.md */
+        if (!o->waiters) gone = o;
     }
     return gone;
 }
 
+/* A file goes from the object layer first (under its lock, which this engine's never
+ * encloses), so no follow-up can reach `gone` afterwards. */
 static void destroy(struct obj *gone)
 {
     if (!gone) return;
-    if (gone->kind == K_EPOLL) ep_destroy(gone);
-    else free(gone);
+    if (gone->kind == K_EPOLL) {
+        ep_destroy(gone);
+        return;
+    }
+    struct ap_obj *f = gone->file;
+    ap_lock();
+    f->engine = NULL;
+    if (f->kind == AP_KIND_EVENTFD) ap_eventfd_free((struct ap_eventfd *)f);
+    else ap_timerfd_free((struct ap_timerfd *)f);
+    ap_unlock();
+    free(gone);
 }
 
 static int ep_close(int fd)
@@ -1248,9 +1087,12 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
         cloexec[fd] = (arg & FD_CLOEXEC) != 0;
         rc = 0;
         break;
-    case F_GETFL: rc = O_RDWR | (o->nonblock ? O_NONBLOCK : 0); break;
+    case F_GETFL:
+        rc = O_RDWR | ((o->file ? atomic_load(&o->file->sh->nonblock) : o->nonblock) ? O_NONBLOCK : 0);
+        break;
     case F_SETFL:
-        o->nonblock = (arg & O_NONBLOCK) != 0; /* an epoll fd keeps it and ignores it */
+        if (o->file) atomic_store(&o->file->sh->nonblock, (arg & O_NONBLOCK) != 0);
+        else o->nonblock = (arg & O_NONBLOCK) != 0; /* an epoll fd keeps it and ignores it */
         rc = 0;
         break;
     default: errno = EINVAL;
@@ -1319,8 +1161,8 @@ const struct ap_engine ap_engine_win = {
     .poll = ep_poll,
     /* .signalfd: NULL, ENOSYS: Windows has no POSIX signals (docs/windows.md) */
     .owns = owns,
-    .read = efd_read,
-    .write = efd_write,
+    .read = file_read,
+    .write = file_write,
     .io_seen = io_seen,
     .close = ep_close,
     .dup_to = ep_dup_to,
