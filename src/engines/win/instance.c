@@ -7,6 +7,7 @@
  */
 #ifdef _WIN32
 #include "engines/win/win_engine.h"
+#include "engines/ctl_rules.h"
 #include "host/sys.h"
 #include "host/sys_win.h"
 
@@ -72,14 +73,11 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         goto out;
     }
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
-    if ((events & EPOLLEXCLUSIVE) &&
-        (op == EPOLL_CTL_MOD || (events & ~EV_EXCLUSIVE_OK) || (to && to->kind == K_EPOLL))) {
-        errno = EINVAL;
-        goto out;
-    }
-    /* the kernel's loop check: no cycle, and no chain longer than EP_MAX_NESTS (4) */
+    if ((errno = ap_ctl_exclusive_error(op, events, to && to->kind == K_EPOLL))) goto out;
+    /* the kernel's loop check: no cycle, and no chain longer than it allows */
     if (op == EPOLL_CTL_ADD && to && to->kind == K_EPOLL &&
-        (ap_win_contains(to, eo) || ap_win_levels_above(eo) + 1 + ap_win_levels_below(to) > 4)) {
+        (ap_win_contains(to, eo) ||
+         (errno = ap_ctl_too_deep(ap_win_levels_above(eo), ap_win_levels_below(to))))) {
         errno = ELOOP;
         goto out;
     }
@@ -91,12 +89,9 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
             }
     }
     struct reg *r = ap_win_reg_find(eo, fd, to, base);
+    if ((errno = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) goto out;
     switch (op) {
     case EPOLL_CTL_ADD:
-        if (r) {
-            errno = EEXIST;
-            goto out;
-        }
         r = calloc(1, sizeof *r);
         if (!r) {
             errno = ENOMEM;
@@ -123,14 +118,6 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         ap_win_queue_if_ready(r);
         break;
     case EPOLL_CTL_MOD:
-        if (!r) {
-            errno = ENOENT;
-            goto out;
-        }
-        if (r->events & EPOLLEXCLUSIVE) {
-            errno = EINVAL;
-            goto out;
-        }
         r->events = events | EPOLLERR | EPOLLHUP;
         r->data = event->data.u64;
         r->disabled = 0;
@@ -139,10 +126,6 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         ap_win_queue_if_ready(r);
         break;
     default:
-        if (!r) {
-            errno = ENOENT;
-            goto out;
-        }
         ap_win_reg_kill(r);
         break;
     }

@@ -29,8 +29,6 @@
 #include "engines/win/port.h"
 #include "objects/object.h"
 
-#define EV_EXCLUSIVE_OK                                                                            \
-    (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 #define SUSPECT_TICK_MS 10 /* how often unread sockets registered EPOLLET are re-measured */
 
 enum kind { K_EPOLL = 1, K_FILE };
