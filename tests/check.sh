@@ -502,6 +502,113 @@ step_headers() {
     why "$(wc -w <<<"$files") files clean"
 }
 
+# No two files of the library may depend on each other, directly or around a longer loop: rooms
+# form layers, each using only rooms below it. An object depends on another when it leaves a
+# global symbol undefined that the other defines (a call or a use of its data, both counted);
+# the graph is read with nm from every object of the native build that has a source under src/,
+# nothing exempted (another host's files compile to empty objects: nodes without edges).
+step_rooms() {
+    build_native || return 1
+    need_tool nm python3 || return 1
+    local objs=() o out rc=0 stale=0
+    # the library's objects: those with a source under src/ (an older layout's leftovers are not)
+    while IFS= read -r o; do
+        o=${o#./}
+        if [ -e "src/$(sed 's|^build/obj/lib/||; s|\.o$|.c|' <<<"$o")" ]; then
+            objs+=("$o")
+        else
+            echo "not read: $o (no source under src/, left by an older build)"
+            stale=$((stale + 1))
+        fi
+    done < <(find build/obj/lib -name '*.o' | sort)
+    [ ${#objs[@]} -gt 0 ] || {
+        why "no objects under build/obj/lib"
+        return 1
+    }
+    nm -A -P -g "${objs[@]}" >"$LOG/rooms.nm" || {
+        why "nm failed on build/obj/lib"
+        return 1
+    }
+    out=$(python3 - "$LOG/rooms.nm" build/obj/lib/ "${objs[@]}" <<'EOF'
+import sys
+from collections import defaultdict
+nmout, root = sys.argv[1], sys.argv[2]
+defs, uses = defaultdict(set), defaultdict(set)
+objs = set(o[len(root):] for o in sys.argv[3:])  # empty ones too (another host's files)
+for line in open(nmout):
+    name, _, rest = line.partition(": ")   # -A -P: "file: symbol TYPE [value size]"
+    f = rest.split()
+    if len(f) < 2:
+        continue
+    obj = name[len(root):] if name.startswith(root) else name
+    objs.add(obj)
+    if f[1] in ("U", "w", "v"):            # undefined (weak undefined too): a use
+        uses[obj].add(f[0])
+    else:                                  # defined here: code, data, bss, weak, common
+        defs[f[0]].add(obj)
+edges = defaultdict(dict)                  # a -> {b: symbols a uses from b}
+for a in sorted(uses):
+    for sym in sorted(uses[a]):
+        for b in defs.get(sym, ()):
+            if b != a:
+                edges[a].setdefault(b, []).append(sym)
+nodes = sorted(objs)
+index, low, stack, on, sccs, n = {}, {}, [], set(), [], [0]
+def strong(v):                             # Tarjan; the graph is small, recursion is fine
+    index[v] = low[v] = n[0]; n[0] += 1
+    stack.append(v); on.add(v)
+    for w in sorted(edges[v]):
+        if w not in index:
+            strong(w); low[v] = min(low[v], low[w])
+        elif w in on:
+            low[v] = min(low[v], index[w])
+    if low[v] == index[v]:
+        comp = []
+        while True:
+            w = stack.pop(); on.discard(w); comp.append(w)
+            if w == v:
+                break
+        if len(comp) > 1:
+            sccs.append(sorted(comp))
+sys.setrecursionlimit(10000)
+for v in nodes:
+    if v not in index:
+        strong(v)
+print("%d objects, %d file-to-file dependencies:" % (len(nodes), sum(len(e) for e in edges.values())))
+for a in nodes:
+    for b in sorted(edges[a]):
+        print("  %s -> %s (%s)" % (a, b, ", ".join(edges[a][b])))
+def cycle(comp):                           # one loop through the component, from its first file
+    inside, start = set(comp), comp[0]
+    prev, todo = {start: None}, [start]
+    while todo:                            # breadth first: the shortest way back to start
+        v = todo.pop(0)
+        for w in sorted(edges[v]):
+            if w == start:
+                path = [v]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                path.reverse()
+                return path + [start]
+            if w in inside and w not in prev:
+                prev[w] = v; todo.append(w)
+loops = []
+for comp in sccs:
+    path = cycle(comp)
+    steps = ["%s -(%s)-> %s" % (a, edges[a][b][0], b) for a, b in zip(path, path[1:])]
+    print("CYCLE among %s: %s" % (", ".join(comp), "; ".join(steps)))
+    loops.append(" -> ".join(path))
+if loops:
+    print("%d cycle(s): %s" % (len(loops), " | ".join(loops)))
+    sys.exit(1)
+print("%d objects, %d file-to-file dependencies, no cycle" % (len(nodes), sum(len(e) for e in edges.values())))
+EOF
+) || rc=$?
+    printf '%s\n' "$out"
+    why "$(tail -n 1 <<<"$out")$([ $stale -eq 0 ] || echo "; $stale stale object(s) without a source not read (listed in the log)")"
+    return $rc
+}
+
 step_install() {
     build_native || return 1
     need_tool pkg-config || return 1
@@ -577,6 +684,7 @@ run nosys-probe "anypoll probe under nosys" step_probe_nosys
 run example-native "examples/echo" step_example native
 run example-nosys "examples/echo under nosys" step_example nosys
 run headers "no Linux headers outside" step_headers
+run rooms "no two files call each other in a loop" step_rooms
 run public-header "anypoll.h compiles everywhere" step_public_header
 run clang-werror "clang -Werror build" step_clang
 run install "make install + pkg-config" step_install

@@ -1,0 +1,338 @@
+/*
+ * instance.c — one instance's own structures (engines/poll room, layer 1, the lowest above the
+ * fd table): the ready list in the kernel's order, the pending list of changed registrations,
+ * the suspects (EPOLLET registrations whose queue may grow unseen), the translation of
+ * readiness bits between epoll and poll(), the pollfd array patched per change, the wake
+ * channel, and the follow-up of an object's change (ops->changed). Emulated files' levels are
+ * read here too.
+ *
+ * May call: fdtable.h, objects/ (the files' levels), host/sys.h. Nothing else of this room.
+ * Runs under the engine lock.
+ */
+#include "engines/poll/poll_engine.h"
+#include "engines/poll/fdtable.h"
+#include "host/sys.h"
+#include "objects/eventfd.h"
+#include "objects/signalfd.h"
+#include "objects/timerfd.h"
+
+#include <stdlib.h>
+
+/* Emulated files read like an eventfd: a level known without a system call, wake-ups counted
+ * in the IN/OUT sequences (eventfd.c, timerfd.c, signalfd.c). */
+int ap_poll_is_file_kind(enum ap_kind k)
+{
+    return k == AP_KIND_EVENTFD || k == AP_KIND_TIMERFD || k == AP_KIND_SIGNALFD;
+}
+
+uint32_t ap_poll_file_level(struct ap_obj *o)
+{
+    switch (o->kind) {
+    case AP_KIND_EVENTFD: return ap_eventfd_level((struct ap_eventfd *)o);
+    case AP_KIND_TIMERFD: return ap_timerfd_level((struct ap_timerfd *)o);
+    case AP_KIND_SIGNALFD: return ap_signalfd_level((struct ap_signalfd *)o);
+    default: return 0;
+    }
+}
+
+/* --- small lists ------------------------------------------------------------------------- */
+
+int ap_poll_vec_push(struct ap_reg ***v, int *n, int *cap, struct ap_reg *r)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : 8;
+        struct ap_reg **nv = realloc(*v, (size_t)c * sizeof *nv);
+        if (!nv) return -1;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = r;
+    return *n - 1;
+}
+
+void ap_poll_ready_del(struct ap_reg *r)
+{
+    if (!r->on_ready) return;
+    r->rprev->rnext = r->rnext;
+    r->rnext->rprev = r->rprev;
+    r->on_ready = 0;
+}
+
+void ap_poll_ready_add(struct ap_epoll *ep, struct ap_reg *r)
+{
+    if (r->on_ready) return;
+    r->rprev = ep->ready.rprev;
+    r->rnext = &ep->ready;
+    ep->ready.rprev->rnext = r;
+    ep->ready.rprev = r;
+    r->on_ready = 1;
+}
+
+void ap_poll_mark_pending(struct ap_reg *r)
+{
+    if (r->on_pending || (r->slot < 0 && (r->dead || r->obj->kind != AP_KIND_PLAIN))) return;
+    struct ap_epoll *ep = r->ep;
+    r->on_pending = 1;
+    r->pnext = NULL;
+    if (!ep->pending) ep->pending_tail = &ep->pending;
+    *ep->pending_tail = r;
+    ep->pending_tail = &r->pnext;
+}
+
+static int is_suspect(const struct ap_reg *r)
+{
+    return !r->dead && !r->disabled && (r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN &&
+           (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
+}
+
+void ap_poll_update_suspect(struct ap_reg *r)
+{
+    struct ap_epoll *ep = r->ep;
+    int want = is_suspect(r);
+    if (want && r->susp < 0) {
+        r->susp = ap_poll_vec_push(&ep->susp, &ep->nsusp, &ep->capsusp, r);
+    } else if (!want && r->susp >= 0) {
+        struct ap_reg *last = ep->susp[--ep->nsusp];
+        ep->susp[r->susp] = last;
+        last->susp = r->susp;
+        r->susp = -1;
+    }
+}
+
+/* --- readiness bits ---------------------------------------------------------------------- */
+
+/* epoll bits and poll bits name the same conditions; the values differ on some hosts. */
+static const struct {
+    uint32_t ep;
+    short poll;
+} bit_map[] = {
+    {EPOLLIN, POLLIN},         {EPOLLPRI, POLLPRI},       {EPOLLOUT, POLLOUT},
+    {EPOLLRDNORM, POLLRDNORM}, {EPOLLRDBAND, POLLRDBAND}, {EPOLLWRNORM, POLLWRNORM},
+    {EPOLLWRBAND, POLLWRBAND}, {EPOLLERR, POLLERR},       {EPOLLHUP, POLLHUP},
+#ifdef POLLRDHUP
+    {EPOLLRDHUP, POLLRDHUP},
+#endif
+};
+
+/* ERR and HUP are never asked for: poll() reports them anyway. */
+short ap_poll_to_poll(uint32_t ev)
+{
+    short p = 0;
+    for (size_t i = 0; i < sizeof bit_map / sizeof *bit_map; i++)
+        if ((ev & bit_map[i].ep) && !(bit_map[i].ep & (EPOLLERR | EPOLLHUP))) p |= bit_map[i].poll;
+    return p;
+}
+
+uint32_t ap_poll_from_poll(short p)
+{
+    uint32_t ev = 0;
+    for (size_t i = 0; i < sizeof bit_map / sizeof *bit_map; i++)
+        if (p & bit_map[i].poll) ev |= bit_map[i].ep;
+    return ev;
+}
+
+/* What the engine watches: what may be reported and, for EPOLLET, whatever wakes the
+ * registration in the kernel, reported or not. A wake-up reaches a registration whose interest
+ * shares a bit with the wake-up's key, and then the full current mask is reported: the peer's
+ * shutdown wakes every watcher; data arriving on a socket wakes with IN|PRI|RDNORM|RDBAND (so
+ * an OUT|PRI registration reports OUT on every arrival), on a pipe with IN|RDNORM; room to
+ * write wakes with OUT|WRNORM|WRBAND. */
+uint32_t ap_poll_watched(const struct ap_reg *r)
+{
+    uint32_t w = r->events & (EV_USER | EPOLLERR | EPOLLHUP);
+    if (!(r->events & EPOLLET)) return w;
+    uint32_t data_key = r->obj->socket ? (EV_IN | EPOLLPRI | EPOLLRDBAND) : EV_IN;
+    w |= EPOLLRDHUP;
+    if (r->events & data_key) w |= EV_IN;
+    if (r->events & (EV_OUT | EPOLLWRBAND)) w |= EV_OUT;
+    return w;
+}
+
+/* What poll() answered, as the registration may see it. Hosts without POLLRDHUP learn of the
+ * peer's shutdown by peeking: readable with nothing to read is end of stream. */
+uint32_t ap_poll_observed(const struct ap_reg *r, int fd, short revents)
+{
+    uint32_t ev = ap_poll_from_poll(revents);
+#ifndef POLLRDHUP
+    if ((ap_poll_watched(r) & EPOLLRDHUP) && (revents & POLLIN) && r->obj->stream) {
+        char c;
+        if (ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ev |= EPOLLRDHUP;
+    }
+#else
+    (void)fd;
+#endif
+    return ev & ap_poll_watched(r);
+}
+
+/* What may be reported: interest, and ERR and HUP always. */
+uint32_t ap_poll_reportable(const struct ap_reg *r) { return r->events & (EV_USER | EPOLLERR | EPOLLHUP); }
+
+/* --- the pollfd array -------------------------------------------------------------------- */
+
+int ap_poll_poll_number(const struct ap_reg *r)
+{
+    return ap_fd_obj(r->fd) == r->obj ? r->fd : ap_obj_any_fd(r->obj);
+}
+
+/* The events a blocking poll asks for: -1 when the fd must not be polled at all. */
+static int slot_events(const struct ap_reg *r)
+{
+    if (r->dead || r->disabled) return -1;
+    uint32_t want = ap_poll_watched(r) & EV_USER;
+    if (r->events & EPOLLET) {
+        if (r->seen & (EPOLLERR | EPOLLHUP)) return -1; /* poll would report them forever */
+        want &= ~r->seen;
+    }
+    return ap_poll_to_poll(want);
+}
+
+/* Grows a pollfd array and its parallel registration array to hold `need` entries. */
+int ap_poll_grow_slots(struct pollfd **pfd, struct ap_reg ***preg, int *cap, int need)
+{
+    if (need <= *cap) return 0;
+    int c = *cap ? *cap : 8;
+    while (c < need) c *= 2;
+    struct pollfd *p = realloc(*pfd, (size_t)c * sizeof *p);
+    if (!p) return -1;
+    *pfd = p;
+    struct ap_reg **r = realloc(*preg, (size_t)c * sizeof *r);
+    if (!r) return -1;
+    *preg = r;
+    *cap = c;
+    return 0;
+}
+
+int ap_poll_pfd_reserve(struct ap_epoll *ep)
+{
+    return ap_poll_grow_slots(&ep->pfd, &ep->preg, &ep->cappfd, ep->npfd + 1);
+}
+
+static void compact(struct ap_epoll *ep)
+{
+    int j = 1;
+    for (int i = 1; i < ep->npfd; i++) {
+        if (!ep->preg[i]) continue;
+        ep->pfd[j] = ep->pfd[i];
+        ep->preg[j] = ep->preg[i];
+        ep->preg[j]->slot = j;
+        j++;
+    }
+    ep->npfd = j;
+    ep->holes = 0;
+}
+
+/* Brings pfd up to date with every registration changed since; only while nobody polls it.
+ * Registrations freed here were unlinked from everything else when they died. */
+void ap_poll_apply_pending(struct ap_epoll *ep)
+{
+    if (ep->polling) return;
+    while (ep->pending) {
+        struct ap_reg *r = ep->pending;
+        ep->pending = r->pnext;
+        r->on_pending = 0;
+        ep->changed = 1;
+        if (r->dead) {
+            if (r->slot >= 0) {
+                ep->preg[r->slot] = NULL;
+                ep->pfd[r->slot].fd = -1;
+                ep->holes++;
+                r->slot = -1;
+            }
+            r->pnext = ep->graveyard;
+            ep->graveyard = r;
+            continue;
+        }
+        int ev = slot_events(r);
+        int fd = ev < 0 ? -1 : ap_poll_poll_number(r);
+        if (r->slot < 0) {
+            /* retry at the next change; the fd stays unwatched */
+            if (ap_poll_pfd_reserve(ep) < 0) {
+                r->on_pending = 0;
+                ap_poll_mark_pending(r);
+                break;
+            }
+            r->slot = ep->npfd++;
+            ep->preg[r->slot] = r;
+        }
+        ep->pfd[r->slot].fd = fd;
+        ep->pfd[r->slot].events = (short)(ev < 0 ? 0 : ev);
+        ep->pfd[r->slot].revents = 0;
+    }
+    if (ep->holes > 16 && ep->holes * 2 > ep->npfd) compact(ep);
+    if (!ep->inpoll)
+        while (ep->graveyard) {
+            struct ap_reg *r = ep->graveyard;
+            ep->graveyard = r->pnext;
+            free(r);
+        }
+}
+
+/* What waits to be read on r's file, through number fd (host/sys.h: -1 if unknown); the
+ * evaluation (wait.c) and the evidence (evidence.c) both measure it. */
+long ap_poll_queue_size(const struct ap_reg *r, int fd)
+{
+    return ap_sys_queue_size(fd, (enum ap_queue)r->obj->queue);
+}
+
+/* --- waking ------------------------------------------------------------------------------ */
+
+void ap_poll_ep_wake(struct ap_epoll *ep)
+{
+    ep->wake_gen++;
+    /* After a fork() a waiter may be in another process, where we cannot count it. */
+    if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return;
+    if (atomic_exchange(&ep->wake_flag, 1)) return;
+    ap_sys_send(ep->wake_w, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Empties the wake channel — unless a waiter still blocked has not seen the latest change: the
+ * byte stays, so its poll() returns too and it rebuilds its set (a waiter that slept through an
+ * ADD would otherwise miss that fd until the next change). */
+void ap_poll_ep_drain(struct ap_epoll *ep)
+{
+    for (struct ap_blocked *b = ep->blocked; b; b = b->next)
+        if (b->gen != ep->wake_gen) return;
+    char buf[64];
+    while (ap_sys_recv(ep->base.peer, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
+    }
+    atomic_store(&ep->wake_flag, 0);
+}
+
+/* Something watched by `o` changed: every instance watching it (and those nesting them) must
+ * look again. */
+/* Something `o` is watched for happened, with the kernel's wake-up key (EPOLLIN for an eventfd
+ * write, EPOLLOUT for a read): every registration whose interest holds a bit of the key is
+ * queued now, in the order of the wake-ups, as the kernel's callback queues it, and every
+ * instance watching it (and those nesting them) must look again. */
+static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
+{
+    uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
+    for (struct ap_reg *r = o->watchers; r; r = r->wnext) {
+        /* Only a wake-up no look has taken yet: a wait may have seen the sequence move and
+         * delivered it already, and one wake-up is one edge. */
+        uint32_t pending = ((key & EPOLLIN) && r->in_seq != in ? EPOLLIN : 0) |
+                           ((key & EPOLLOUT) && r->out_seq != out ? EPOLLOUT : 0);
+        /* checked at next look */
+        if ((r->events & pending) && !r->disabled) ap_poll_ready_add(r->ep, r);
+        ap_poll_ep_wake(r->ep);
+        if (depth < MAX_NESTS && r->ep->base.watchers) {
+            atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
+            notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
+        }
+    }
+}
+
+/* ops->changed of every object this engine serves: an emulated file shows its level on the
+ * program's end of its socketpair, and whoever watches it hears of the wake-ups it counted. */
+void ap_poll_obj_changed(struct ap_obj *o)
+{
+    if (ap_poll_is_file_kind(o->kind)) {
+        uint32_t level = ap_poll_file_level(o);
+        ap_fd_show_level(o, (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
+    }
+    uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
+    uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
+    o->told_in = in;
+    o->told_out = out;
+    notify_watchers(o, key, 0);
+}
