@@ -14,14 +14,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define EV_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET |     \
-                         EPOLLEXCLUSIVE)
-
 /* Is `target` (an epoll) reachable from `from`, or nested too deep? */
 static int loops(struct ap_epoll *from, struct ap_epoll *target, int depth)
 {
     if (from == target) return 1;
-    if (depth >= MAX_NESTS) return 1;
+    if (depth >= AP_EP_MAX_NESTS) return 1;
     for (int i = 0; i < from->nowned; i++) {
         struct ap_reg *r = from->owned[i];
         if (r->obj->kind == AP_KIND_EPOLL && loops(ap_poll_as_epoll(r->obj), target, depth + 1))
@@ -32,11 +29,11 @@ static int loops(struct ap_epoll *from, struct ap_epoll *target, int depth)
 
 /* How many instances lie below `ep` (0: no epoll registered in it), and above it (0: it is in
  * no instance). The kernel (6.18 here) refuses an ADD of an instance (ELOOP) when the chain it
- * would make, down from the added one plus up from the one it joins, exceeds MAX_NESTS. */
+ * would make, down from the added one plus up from the one it joins, exceeds AP_EP_MAX_NESTS. */
 static int depth_down(struct ap_epoll *ep, int depth)
 {
     int best = 0;
-    for (int i = 0; depth <= MAX_NESTS && i < ep->nowned; i++) {
+    for (int i = 0; depth <= AP_EP_MAX_NESTS && i < ep->nowned; i++) {
         struct ap_reg *r = ep->owned[i];
         if (r->obj->kind != AP_KIND_EPOLL) continue;
         int d = 1 + depth_down(ap_poll_as_epoll(r->obj), depth + 1);
@@ -48,7 +45,7 @@ static int depth_down(struct ap_epoll *ep, int depth)
 static int depth_up(struct ap_epoll *ep, int depth)
 {
     int best = 0;
-    for (struct ap_reg *r = ep->base.watchers; depth <= MAX_NESTS && r; r = r->wnext) {
+    for (struct ap_reg *r = ep->base.watchers; depth <= AP_EP_MAX_NESTS && r; r = r->wnext) {
         int d = 1 + depth_up(r->ep, depth + 1);
         if (d > best) best = d;
     }
@@ -91,7 +88,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
 
     ap_lock();
-    int rc = -1;
+    int rc = -1, err;
     struct ap_obj *eo = ap_fd_obj(epfd);
     struct ap_obj *o = NULL;
     if (!eo || eo->kind != AP_KIND_EPOLL) {
@@ -111,26 +108,23 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         errno = EINVAL;
         goto out;
     }
-    if (events & EPOLLEXCLUSIVE) {
-        if (op == EPOLL_CTL_MOD ||
-            (op == EPOLL_CTL_ADD && (o->kind == AP_KIND_EPOLL || (events & ~EV_EXCLUSIVE_OK)))) {
-            errno = EINVAL;
-            goto out;
-        }
+    if ((err = ap_ctl_exclusive_error(op, events, o->kind == AP_KIND_EPOLL))) {
+        errno = err;
+        goto out;
     }
     if (op == EPOLL_CTL_ADD && o->kind == AP_KIND_EPOLL &&
         (loops(ap_poll_as_epoll(o), ep, 0) ||
-         depth_down(ap_poll_as_epoll(o), 0) + 1 + depth_up(ep, 0) > MAX_NESTS)) {
+         ap_ctl_too_deep(depth_up(ep, 0), depth_down(ap_poll_as_epoll(o), 0)))) {
         errno = ELOOP;
         goto out;
     }
     struct ap_reg *r = ap_poll_reg_find(ep, fd, o);
+    if ((err = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) {
+        errno = err;
+        goto out;
+    }
     switch (op) {
     case EPOLL_CTL_ADD:
-        if (r) {
-            errno = EEXIST;
-            goto out;
-        }
         r = calloc(1, sizeof *r);
         if (r) {
             r->ep = ep;
@@ -167,14 +161,6 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         queue_if_ready(ep, r);
         break;
     case EPOLL_CTL_MOD:
-        if (!r) {
-            errno = ENOENT;
-            goto out;
-        }
-        if (r->events & EPOLLEXCLUSIVE) {
-            errno = EINVAL;
-            goto out;
-        }
         ap_poll_et_count(r, -1);
         r->events = events | EPOLLERR | EPOLLHUP;
         ap_poll_et_count(r, +1);
@@ -187,10 +173,6 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         ap_poll_mark_pending(r);
         break;
     default: /* DEL */
-        if (!r) {
-            errno = ENOENT;
-            goto out;
-        }
         ap_poll_reg_kill(r);
         break;
     }

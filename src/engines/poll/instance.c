@@ -315,7 +315,7 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
         /* checked at next look */
         if ((r->events & pending) && !r->disabled) ap_poll_ready_add(r->ep, r);
         ap_poll_ep_wake(r->ep);
-        if (depth < MAX_NESTS && r->ep->base.watchers) {
+        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
             notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
         }

@@ -28,12 +28,12 @@
 #ifndef AP_POLL_ENGINE_H
 #define AP_POLL_ENGINE_H
 
+#include "engines/ctl_rules.h"
 #include "engines/engine.h"
 #include "objects/object.h"
 
 #include <sys/stat.h>
 
-#define MAX_NESTS 4              /* the kernel's EP_MAX_NESTS */
 
 #define EV_USER (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM |     \
                  EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)

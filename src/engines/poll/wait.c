@@ -55,7 +55,7 @@ static int set_append_instance(struct pollset *s, struct ap_epoll *ep, int depth
         s->pfd[s->n] = (struct pollfd){.fd = ep->pfd[i].fd, .events = ep->pfd[i].events};
         s->preg[s->n++] = i == 0 ? &ep->wake_reg : NULL; /* nested fds only wake us */
     }
-    for (int i = 0; depth < MAX_NESTS && i < ep->nowned; i++)
+    for (int i = 0; depth < AP_EP_MAX_NESTS && i < ep->nowned; i++)
         if (ep->owned[i]->obj->kind == AP_KIND_EPOLL && !ep->owned[i]->disabled &&
             set_append_instance(s, ap_poll_as_epoll(ep->owned[i]->obj), depth + 1) < 0)
             return -1;
@@ -174,7 +174,7 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
         if (ap_poll_is_file_kind(r->obj->kind))
             lv = ap_poll_file_level(r->obj);
         else
-            lv = depth < MAX_NESTS && ap_poll_ep_has_events(ap_poll_as_epoll(r->obj), depth + 1)
+            lv = depth < AP_EP_MAX_NESTS && ap_poll_ep_has_events(ap_poll_as_epoll(r->obj), depth + 1)
                      ? (EPOLLIN | EPOLLRDNORM) : 0;
         lv &= r->events & (EV_USER | EPOLLERR | EPOLLHUP);
         struct ap_shared *sh = r->obj->sh;

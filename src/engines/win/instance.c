@@ -51,7 +51,7 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     ap_win_startup();
     ap_win_lock();
-    int rc = -1;
+    int rc = -1, err;
     struct obj *eo = ap_win_obj_of(epfd), *to = ap_win_obj_of(fd);
     SOCKET base = INVALID_SOCKET;
     if (!eo && !ap_win_is_socket(epfd)) {
@@ -73,11 +73,14 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         goto out;
     }
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
-    if ((errno = ap_ctl_exclusive_error(op, events, to && to->kind == K_EPOLL))) goto out;
+    if ((err = ap_ctl_exclusive_error(op, events, to && to->kind == K_EPOLL))) {
+        errno = err;
+        goto out;
+    }
     /* the kernel's loop check: no cycle, and no chain longer than it allows */
     if (op == EPOLL_CTL_ADD && to && to->kind == K_EPOLL &&
         (ap_win_contains(to, eo) ||
-         (errno = ap_ctl_too_deep(ap_win_levels_above(eo), ap_win_levels_below(to))))) {
+         ap_ctl_too_deep(ap_win_levels_above(eo), ap_win_levels_below(to)))) {
         errno = ELOOP;
         goto out;
     }
@@ -89,7 +92,10 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
             }
     }
     struct reg *r = ap_win_reg_find(eo, fd, to, base);
-    if ((errno = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) goto out;
+    if ((err = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) {
+        errno = err;
+        goto out;
+    }
     switch (op) {
     case EPOLL_CTL_ADD:
         r = calloc(1, sizeof *r);
