@@ -1,6 +1,8 @@
 /*
- * api.c — the public anypoll_* functions: argument checks that every engine shares, then one
- * call into the chosen engine. No engine-specific code and no state of its own live here.
+ * api.c — the public anypoll_* functions (api room, the front end): argument checks that every
+ * engine shares, then one call into the chosen engine. No engine-specific code and no state of
+ * its own live here. May call: engines/engine.h (through the chosen engine), engine_choice.h,
+ * host/sys.h.
  *
  * Checks are made in the kernel's order (see fs/eventpoll.c), so the first error a caller sees
  * is the kernel's. errno is restored on success, as the kernel never touches it then.

@@ -1,5 +1,6 @@
 /*
- * host.c — which host this is, and which engine serves it. The only place that asks.
+ * engine_choice.c — which host this is, and which engine serves it (api room). The only place
+ * that asks.
  *
  * A binary built once for several hosts (a Cosmopolitan APE) decides here at run time: under
  * Cosmopolitan through its IsLinux()/IsWindows()/... tests, elsewhere by asking the system.
@@ -83,7 +84,7 @@ const char *anypoll_host_name(void)
 }
 
 static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
-_Atomic(const struct ap_engine *) ap_chosen; /* host.h: read lock-free by hot paths */
+_Atomic(const struct ap_engine *) ap_chosen; /* engine_choice.h: read lock-free by hot paths */
 static int choice_errno; /* set once choosing failed; guarded by choice_lock */
 static signed char usable_cache[MAX_ENGINES]; /* 0 unknown, 1 usable, -1 not */
 

@@ -1,4 +1,5 @@
-/* host.h — run-time host detection and engine choice (internal). See host.c. */
+/* engine_choice.h — run-time host detection and engine choice (api room; internal). See
+ * engine_choice.c. */
 #ifndef AP_HOST_H
 #define AP_HOST_H
 

@@ -1,9 +1,11 @@
 /*
- * engine.h — the one interface every engine implements (internal; not installed).
+ * engine.h — the one interface every engine implements (engines room; internal, not installed).
  *
- * The front end (api.c) validates nothing engine-specific and holds no state: it picks an engine
- * once (host.c) and forwards each call here. An engine is one source file exporting one
- * `const struct ap_engine`. Entries marked "NULL:" may be left NULL and mean the stated default,
+ * The front end (api/api.c) validates nothing engine-specific and holds no state: it picks an
+ * engine once (api/engine_choice.c) and forwards each call here. An engine exports one
+ * `const struct ap_engine`: native_linux.c (one file), poll/ and win/ (a folder each, one room
+ * per job). Emulation engines serve eventfd, timerfd and signalfd from the object layer
+ * (objects/object.h), which reaches them only through the ops they hand it. Entries marked "NULL:" may be left NULL and mean the stated default,
  * so an engine backed by the kernel stays a page long.
  *
  * Every entry follows the kernel's contract: -1 with the kernel's errno on failure, errno
@@ -64,9 +66,9 @@ struct ap_engine {
 
 extern const struct ap_engine ap_engine_native;
 extern const struct ap_engine ap_engine_poll;
-extern const struct ap_engine ap_engine_win; /* Windows only: engine_win.c */
+extern const struct ap_engine ap_engine_win; /* Windows only: win/engine.c */
 
-/* host.c: the engines this build carries, in order of preference, NULL-terminated. */
+/* engine_table.c: the engines this build carries, in order of preference, NULL-terminated. */
 extern const struct ap_engine *const ap_engines[];
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * engine_native.c — the kernel's own epoll and eventfd, reached by direct system calls.
+ * native_linux.c — the "native" engine (engines room): the kernel's own epoll, eventfd, timerfd
+ * and signalfd, reached by direct system calls.
  *
  * Not through glibc: the drop-in build exports epoll_*, eventfd and syscall() itself, so calling
  * glibc's names from here would come straight back into anypoll. On x86_64 and aarch64 the

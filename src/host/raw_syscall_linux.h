@@ -1,7 +1,7 @@
 /*
- * raw_syscall.h — one Linux system call by its number, as a single instruction, for the two
+ * raw_syscall_linux.h — one Linux system call by its number, as a single instruction, for the two
  * places that must not go through libc's names (the drop-in exports them): the native engine
- * (engine_native.c) and the Linux sys layer (sys_linux.c). Room: shared by those two only.
+ * (engines/native_linux.c) and the Linux host layer (host/sys_linux.c). Shared by those two only.
  *
  * AP_HAVE_RAW_SYSCALL is 1 on x86_64 and aarch64, where ap_raw_syscall() returns the kernel's
  * raw result (-errno on failure) and never touches errno. Elsewhere it is 0 and the includer

@@ -1,9 +1,12 @@
 /*
- * sys.h — the host's own file-descriptor calls, as the library must reach them (internal).
+ * sys.h — the host's own calls, as the library must reach them (host room; internal): fd calls,
+ * clocks, threads, memory a fork() shares.
  *
- * Engines and the front end never call read(), close(), poll()... directly: in the drop-in build
- * those names are anypoll's own, and calling them from inside would recurse. Everything that must
- * reach the host goes through these, implemented once per host family in sys_*.c.
+ * Engines, the object layer and the front end never call read(), close(), poll()... directly: in
+ * the drop-in build those names are anypoll's own, and calling them from inside would recurse.
+ * Everything that must reach the host goes through these, implemented once per host family:
+ * sys_posix.c (every POSIX host), sys_linux.c (Linux's direct system calls, over sys_posix.c),
+ * sys_win.c (Windows). The host room calls nothing outside itself.
  */
 #ifndef AP_SYS_H
 #define AP_SYS_H

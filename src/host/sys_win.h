@@ -1,5 +1,6 @@
 /*
- * win_sys.h — what the Windows sys layer adds to sys.h for the Windows engine (internal).
+ * sys_win.h — what the Windows host layer adds to sys.h for the win engine (host room;
+ * internal).
  */
 #ifndef AP_WIN_SYS_H
 #define AP_WIN_SYS_H

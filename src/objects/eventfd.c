@@ -118,7 +118,8 @@ ssize_t ap_eventfd_write(struct ap_eventfd *ev, int fd, const void *buf, size_t 
                 errno = EAGAIN;
                 return -1;
             }
-            if (ev->base.ops->block(&ev->base, fd, EPOLLOUT, backoff_ns) < 0) return -1; /* EINTR */
+            /* room for v is no level the fd shows (it polls writable below the maximum) */
+            if (ev->base.ops->block(&ev->base, fd, 0, backoff_ns) < 0) return -1; /* EINTR */
             if (backoff_ns < 16000000) backoff_ns *= 2;
             continue;
         }

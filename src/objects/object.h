@@ -60,9 +60,11 @@ struct ap_obj_ops {
     /* Under the lock: o's level or its wake-up sequences changed (o->sh->in_seq, out_seq):
      * show the new level and wake whoever watches or waits on it. */
     void (*changed)(struct ap_obj *o);
-    /* Without the lock: sleep until o may be ready for `want` (EPOLLIN or EPOLLOUT), timeout_ns
-     * has passed (-1: no limit) or a signal handler ran (-1, EINTR). `fd` is the number the
-     * caller read or wrote. The caller looks again: an early return is never wrong. */
+    /* Without the lock: sleep until o may be ready for `want` (EPOLLIN or EPOLLOUT; 0 when no
+     * level tells what the caller waits for: then until any change the engine can see, or the
+     * time), timeout_ns has passed (-1: no limit) or a signal handler ran (-1, EINTR). `fd` is
+     * the number the caller read or wrote. The caller looks again: an early return is never
+     * wrong. */
     int (*block)(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns);
     /* In a fork() child, under the lock, for each object: the threads that waited on it stay in
      * the parent. NULL: nothing to forget. */

@@ -1,11 +1,10 @@
 /*
- * timerfd_state.h — the timer of a timerfd as the kernel keeps it (fs/timerfd.c's
- * timerfd_ctx), and its arithmetic (internal; shared by the emulation room's timerfd.c and the
- * Windows engine's win_timer.c). Portable C11: it depends on nothing but a clock reading
- * passed in, so any engine can drive it with its own object, lock and thread.
+ * timer_math.h — the timer of a timerfd as the kernel keeps it (fs/timerfd.c's
+ * timerfd_ctx), and its arithmetic (objects room; used by timerfd.c). Portable C11: it depends on
+ * nothing but a clock reading passed in.
  */
-#ifndef AP_TIMERFD_STATE_H
-#define AP_TIMERFD_STATE_H
+#ifndef AP_TIMER_MATH_H
+#define AP_TIMER_MATH_H
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -57,8 +57,10 @@ static int file_attach(struct ap_obj *o, int cloexec)
 static int file_block(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns)
 {
     (void)o;
-    struct pollfd p = {.fd = fd, .events = ap_poll_to_poll(want)};
     struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+    if (!want) /* no level says it: the time is all there is to wait for */
+        return ap_sys_ppoll(NULL, 0, timeout_ns < 0 ? NULL : &ts, NULL) < 0 ? -1 : 0;
+    struct pollfd p = {.fd = fd, .events = ap_poll_to_poll(want)};
     if (ap_sys_ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL) < 0) return -1;
     /* the number was closed under us: the kernel's read keeps the file and waits on */
     if ((p.revents & POLLNVAL) && ap_sys_ppoll(NULL, 0, timeout_ns < 0 ? NULL : &ts, NULL) < 0)

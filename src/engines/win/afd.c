@@ -1,5 +1,5 @@
 /*
- * win_afd.c — the AFD poll request (Windows engine room): opening \Device\Afd, resolving a
+ * afd.c — the AFD poll request (engines/win room): opening \Device\Afd, resolving a
  * socket to its base provider socket, and issuing IOCTL_AFD_POLL through NtDeviceIoControlFile,
  * asynchronously (completed on a port) or at once (a zero timeout, for levels). Touches nothing
  * but the driver. Compiled on Windows only.

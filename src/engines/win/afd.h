@@ -1,6 +1,6 @@
 /*
- * win_afd.h — the AFD driver's poll request, the one readiness primitive Windows has for
- * sockets (Windows engine room; internal). Only engine_win.c uses it. See docs/windows.md.
+ * afd.h — the AFD driver's poll request, the one readiness primitive Windows has for
+ * sockets (engines/win room; internal to the win engine). See docs/windows.md.
  */
 #ifndef AP_WIN_AFD_H
 #define AP_WIN_AFD_H

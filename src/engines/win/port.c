@@ -1,5 +1,5 @@
 /*
- * win_port.c — the completion port of an epoll instance (Windows engine room): creating it,
+ * port.c — the completion port of an epoll instance (engines/win room): creating it,
  * sleeping on it with GetQueuedCompletionStatusEx, and waking its sleepers with a packet of our
  * own. Touches nothing else. Compiled on Windows only.
  */

@@ -1,6 +1,6 @@
 /*
- * win_port.h — the I/O completion port an epoll instance sleeps on (Windows engine room;
- * internal). Only engine_win.c uses it.
+ * port.h — the I/O completion port an epoll instance sleeps on (engines/win room; internal to
+ * the win engine).
  */
 #ifndef AP_WIN_PORT_H
 #define AP_WIN_PORT_H
