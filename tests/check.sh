@@ -10,10 +10,15 @@
 #   tests/check.sh            all steps
 #   tests/check.sh asan tsan  only the steps whose names start with one of these words
 #
+# Progress: a line when a step starts, its PASS/FAIL line with its duration when it ends, and
+# while it runs a heartbeat every CHECK_HEARTBEAT seconds (default 30; 0: none) with the time
+# spent and, for steps that report it (the differential fuzzer), how far they are. The run ends
+# with its slowest steps, then the `N passed, N failed` line.
+#
 # Environment: CHECK_TIMEOUT (seconds per command, default 600), CHECK_BUDGET (seconds for the
 # whole run, default 2700: once spent, the remaining steps fail at once, so a hang cannot hold CI
-# for hours), SAN_CC (compiler for the sanitizer builds, default clang), CC (the native build,
-# default cc).
+# for hours), CHECK_HEARTBEAT (see above), SAN_CC (compiler for the sanitizer builds, default
+# clang), CC (the native build, default cc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +28,7 @@ MAKE=${MAKE:-make}
 JOBS=$(nproc 2>/dev/null || echo 2)
 TIMEOUT=${CHECK_TIMEOUT:-600}
 BUDGET=${CHECK_BUDGET:-2700}
+HEARTBEAT=${CHECK_HEARTBEAT:-30}
 SAN_CC=${SAN_CC:-clang}
 LOG=build/check
 QEMU=(qemu-aarch64-static -L /usr/aarch64-linux-gnu)
@@ -41,6 +47,10 @@ passed=0
 failed=0
 matched=0
 SUITE_RESULT=
+STEP=             # the step running now (helpers name their files after it)
+declare -A took=() # step -> seconds, for the slowest-steps summary
+# step -> a function printing how far that step is (its heartbeat shows it), set by the step's file
+declare -A PROGRESS=()
 declare -A built=() # build directory -> ok | failed, once `make` ran there in this run
 
 # --- helpers used inside steps (their output goes to the step's log) ----------------------------
@@ -128,6 +138,26 @@ suite() {
     why "$SUITE_RESULT"
 }
 
+duration() { # SECONDS -> 42s, 3m05s
+    if [ "$1" -lt 60 ]; then printf '%ds' "$1"; else printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); fi
+}
+
+# heartbeat NAME [PROGRESS-FUNCTION] — in the background while step NAME runs: every HEARTBEAT
+# seconds a console line with the time spent (and the function's word on how far it is). It
+# never writes to the step's log or reason; run() stops it when the step ends.
+heartbeat() {
+    local name=$1 progress=${2:-} began=$EPOCHSECONDS nap= extra
+    trap '[ -z "$nap" ] || kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+        sleep "$HEARTBEAT" &
+        nap=$!
+        wait "$nap" || true
+        extra=
+        if [ -n "$progress" ]; then extra=$("$progress" "$name" 2>/dev/null || true); fi
+        printf '      %-22s still running, %s%s\n' "$name" "$(duration $((EPOCHSECONDS - began)))" "${extra:+ — $extra}"
+    done
+}
+
 # run NAME DESCRIPTION FUNCTION ARGS... — one step: PASS/FAIL line, log in build/check/NAME.log.
 run() {
     local name=$1 desc=$2 rc=0 start=$SECONDS reason w
@@ -140,22 +170,35 @@ run() {
         [ -n "$keep" ] || return 0
     fi
     matched=$((matched + 1))
+    STEP=$name
+    printf '....  %-22s %s — started at %s into the run\n' "$name" "$desc" "$(duration $SECONDS)"
     if [ $SECONDS -ge "$BUDGET" ]; then
         : >"$LOG/$name.log"
         echo "not run: the run's time budget (${BUDGET}s) is spent" >"$LOG/$name.why"
         rc=1
     else
+        local ticker=
+        if [ "$HEARTBEAT" -gt 0 ]; then
+            heartbeat "$name" "${PROGRESS[$name]:-}" &
+            ticker=$!
+        fi
         "$@" >"$LOG/$name.log" 2>&1 3>"$LOG/$name.why" || rc=$?
+        if [ -n "$ticker" ]; then
+            kill "$ticker" 2>/dev/null || true
+            wait "$ticker" 2>/dev/null || true
+        fi
     fi
+    STEP=
     reason=$(tail -n 1 "$LOG/$name.why")
     [ -n "$reason" ] || reason="exit status $rc"
     w=$((SECONDS - start))
+    took[$name]=$w
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
-        printf 'PASS  %-22s %s — %s (%ds)\n' "$name" "$desc" "$reason" "$w"
+        printf 'PASS  %-22s %s — %s (%s)\n' "$name" "$desc" "$reason" "$(duration $w)"
     else
         failed=$((failed + 1))
-        printf 'FAIL  %-22s %s — %s (%ds, log: %s)\n' "$name" "$desc" "$reason" "$w" "$LOG/$name.log"
+        printf 'FAIL  %-22s %s — %s (%s, log: %s)\n' "$name" "$desc" "$reason" "$(duration $w)" "$LOG/$name.log"
         # The first failing cases, or the end of the log, so the reader need not open it.
         { grep -E '^FAIL |error:|undefined reference' "$LOG/$name.log" ||
             grep -v '^+ ' "$LOG/$name.log" | tail -n 5; } | head -n 5 | sed 's/^/        /' || true
@@ -598,6 +641,11 @@ for part in tests/check.d/*.sh; do
     source "$part"
 done
 
+if [ ${#took[@]} -gt 0 ]; then
+    echo "slowest steps (the whole run: $(duration $SECONDS)):"
+    for n in "${!took[@]}"; do printf '%s %s\n' "${took[$n]}" "$n"; done | sort -rn | sed -n '1,5p' |
+        while read -r secs n; do printf '  %-22s %s\n' "$n" "$(duration "$secs")"; done
+fi
 if [ $matched -eq 0 ]; then
     echo "no step is named ${ONLY[*]}"
     failed=1
