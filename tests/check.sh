@@ -544,7 +544,7 @@ step_headers() {
 
 step_install() {
     build_native || return 1
-    need_tool pkg-config || return 1
+    need_tool pkg-config cmake mandoc man || return 1
     local prefix rc=0
     prefix=$(mktemp -d)
     install_test "$prefix" || rc=$?
@@ -552,15 +552,30 @@ step_install() {
     return $rc
 }
 install_test() {
-    local prefix=$1 dir=$LOG/install flags
+    local prefix=$1 dir=$LOG/install pc cm mp
     mkdir -p "$dir"
     echo "+ $MAKE install PREFIX=$prefix"
     t "$MAKE" install PREFIX="$prefix" || {
         why "make install failed"
         return 1
     }
-    cat >"$dir/hello.c" <<'EOF'
-/* Built against the installed anypoll only: header, library and pkg-config file. */
+    use_pkgconfig "" "$prefix/lib" "$dir" || return 1
+    pc=$INSTALLED_RESULT
+    use_cmake "" "$prefix" "$prefix/lib" "$dir" || return 1
+    cm=$INSTALLED_RESULT
+    man_pages "" "$prefix/share/man" || return 1
+    mp=$INSTALLED_RESULT
+    why "installed; $pc; $cm; $mp"
+}
+
+# What an installed copy must give, used by the install step (make install PREFIX=tmp) and the
+# Debian package step (the packages unpacked in a scratch root). ROOT is where the tree was put
+# ("" when installed in place), LIBDIR the library directory it was built for (/usr/lib/<triplet>
+# for the packages). Each sets INSTALLED_RESULT to a few words for the step's reason.
+INSTALLED_RESULT=
+write_hello() { # FILE — a program that uses anypoll through the installed header and library
+    cat >"$1" <<'EOF'
+/* Built against the installed anypoll only: header, library, and pkg-config file or CMake package. */
 #include <anypoll.h>
 #include <stdio.h>
 int main(void)
@@ -577,30 +592,101 @@ int main(void)
     return anypoll_close(efd) || anypoll_close(ep) ? 4 : 0;
 }
 EOF
-    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-    flags=$(pkg-config --cflags --libs anypoll | xargs) || {
-        why "pkg-config does not find anypoll in $PKG_CONFIG_PATH"
+}
+
+# run_installed ROOT LIBDIR PROGRAM — runs it on the installed shared library, checks it loaded it
+run_installed() {
+    local lib=$1$2 out rc=0
+    out=$(LD_LIBRARY_PATH=$lib t "$3" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    [ $rc -eq 0 ] || {
+        why "$3, linked against the installed library, failed (exit $rc)"
+        return 1
+    }
+    # grep reads all of ldd's output: with -q it could exit first and SIGPIPE ldd (pipefail).
+    LD_LIBRARY_PATH=$lib ldd "$3" | grep -c "$lib/libanypoll.so.0 " >/dev/null || {
+        why "$3 did not load $lib/libanypoll.so.0"
+        return 1
+    }
+    INSTALLED_RESULT=${out#hello from anypoll, }
+}
+
+use_pkgconfig() { # ROOT LIBDIR DIR
+    local root=$1 libdir=$2 dir=$3 flags
+    write_hello "$dir/hello.c"
+    flags=$(PKG_CONFIG_LIBDIR=$root$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags --libs anypoll | xargs) || {
+        why "pkg-config does not find anypoll in $root$libdir/pkgconfig"
         return 1
     }
     echo "+ cc hello.c $flags"
     # shellcheck disable=SC2086
-    "${CC:-cc}" -Wall -Werror -o "$dir/hello" "$dir/hello.c" $flags || {
+    "${CC:-cc}" -Wall -Werror -o "$dir/hello-pkgconfig" "$dir/hello.c" $flags || {
         why "cannot compile and link against the installed library ($flags)"
         return 1
     }
-    local out rc=0
-    out=$(LD_LIBRARY_PATH=$prefix/lib t "$dir/hello" 2>&1) || rc=$?
-    printf '%s\n' "$out"
-    [ $rc -eq 0 ] || {
-        why "the program linked against the installed library failed (exit $rc)"
+    run_installed "$root" "$libdir" "$dir/hello-pkgconfig" || return 1
+    INSTALLED_RESULT="pkg-config '$flags': built, ran ($INSTALLED_RESULT)"
+}
+
+use_cmake() { # ROOT PREFIX LIBDIR DIR — a CMake project: find_package(anypoll), anypoll::anypoll
+    local root=$1 prefix=$2 libdir=$3 src=$4/cmake-project
+    rm -rf "$src"
+    mkdir -p "$src"
+    write_hello "$src/hello.c"
+    cat >"$src/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(hello_anypoll C)
+find_package(anypoll 0.1 REQUIRED)
+add_executable(hello hello.c)
+target_link_libraries(hello PRIVATE anypoll::anypoll)
+EOF
+    echo "+ cmake -S $src -B $src/build -DCMAKE_PREFIX_PATH=$root$prefix && cmake --build $src/build"
+    t cmake -S "$src" -B "$src/build" -DCMAKE_PREFIX_PATH="$root$prefix" || {
+        why "cmake: find_package(anypoll) fails with CMAKE_PREFIX_PATH=$root$prefix"
         return 1
     }
-    # grep reads all of ldd's output: with -q it could exit first and SIGPIPE ldd (pipefail).
-    LD_LIBRARY_PATH=$prefix/lib ldd "$dir/hello" | grep -c "$prefix/lib/libanypoll.so" >/dev/null || {
-        why "the program did not load $prefix/lib/libanypoll.so"
+    t cmake --build "$src/build" || {
+        why "cmake --build: cannot build against anypoll::anypoll"
         return 1
     }
-    why "installed, pkg-config '$flags', linked and ran: $out"
+    run_installed "$root" "$libdir" "$src/build/hello" || return 1
+    INSTALLED_RESULT="CMake find_package(anypoll) + anypoll::anypoll: built, ran"
+}
+
+man_pages() { # ROOT MANDIR — every installed page lints clean (mandoc) and formats (man -l)
+    local dir=$1$2 page n=0 out where
+    for page in "$dir"/man[0-9]/anypoll*; do
+        [ -e "$page" ] || continue
+        echo "+ mandoc -T lint -W warning $page && man -l $page"
+        mandoc -T lint -W warning "$page" || {
+            why "mandoc -T lint: $page has warnings or errors"
+            return 1
+        }
+        out=$(MANPAGER=cat MANWIDTH=80 t man -l "$page" 2>&1) || {
+            printf '%s\n' "$out"
+            why "man -l $page failed"
+            return 1
+        }
+        grep -q '^NAME' <<<"$out" || {
+            printf '%s\n' "$out" | head -n 20
+            why "man -l $page shows no NAME section"
+            return 1
+        }
+        n=$((n + 1))
+    done
+    [ $n -ge 3 ] || {
+        why "only $n manual page(s) under $dir"
+        return 1
+    }
+    # and `man anypoll` finds them by name
+    for page in 1:anypoll 3:anypoll_epoll_ctl 7:anypoll; do
+        where=$(MANPATH=$dir man -w "${page%%:*}" "${page#*:}" 2>&1) || {
+            why "MANPATH=$dir man ${page%%:*} ${page#*:}: $where"
+            return 1
+        }
+        echo "man ${page%%:*} ${page#*:}: $where"
+    done
+    INSTALLED_RESULT="$n manual pages lint clean and format with man -l, man finds them by name"
 }
 
 # --- the matrix ----------------------------------------------------------------------------------
@@ -619,7 +705,7 @@ run example-nosys "examples/echo under nosys" step_example nosys
 run headers "no Linux headers outside" step_headers
 run public-header "anypoll.h compiles everywhere" step_public_header
 run clang-werror "clang -Werror build" step_clang
-run install "make install + pkg-config" step_install
+run install "make install: pkg-config, CMake, man" step_install
 for tg in kernel native poll; do
     run "asan-$tg" "ASan+UBSan ($SAN_CC), $tg" step_asan "$tg"
 done
