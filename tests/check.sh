@@ -152,11 +152,21 @@ heartbeat() {
         sleep "$HEARTBEAT" &
         nap=$!
         wait "$nap" || true
+        kill -0 $$ 2>/dev/null || exit 0 # check.sh itself is gone (interrupted: ^C spares us)
         extra=
         if [ -n "$progress" ]; then extra=$("$progress" "$name" 2>/dev/null || true); fi
         printf '      %-22s still running, %s%s\n' "$name" "$(duration $((EPOCHSECONDS - began)))" "${extra:+ — $extra}"
     done
 }
+
+ticker= # the heartbeat of the step running now
+stop_heartbeat() {
+    [ -n "$ticker" ] || return 0
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    ticker=
+}
+trap stop_heartbeat EXIT
 
 # run NAME DESCRIPTION FUNCTION ARGS... — one step: PASS/FAIL line, log in build/check/NAME.log.
 run() {
@@ -177,16 +187,12 @@ run() {
         echo "not run: the run's time budget (${BUDGET}s) is spent" >"$LOG/$name.why"
         rc=1
     else
-        local ticker=
         if [ "$HEARTBEAT" -gt 0 ]; then
             heartbeat "$name" "${PROGRESS[$name]:-}" &
             ticker=$!
         fi
         "$@" >"$LOG/$name.log" 2>&1 3>"$LOG/$name.why" || rc=$?
-        if [ -n "$ticker" ]; then
-            kill "$ticker" 2>/dev/null || true
-            wait "$ticker" 2>/dev/null || true
-        fi
+        stop_heartbeat
     fi
     STEP=
     reason=$(tail -n 1 "$LOG/$name.why")
