@@ -48,8 +48,11 @@ $(BUILD)/libanypoll-prefixed.a: $(PREFIXED_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# soname libanypoll.so.0 (SOVERSION, with the install rules below); build/libanypoll.so is the
+# library itself (what LD_PRELOAD names), build/libanypoll.so.0 the name programs linked to it load.
 $(BUILD)/libanypoll.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libanypoll.so -o $@ $^ $(LDFLAGS_ALL)
+	$(CC) -shared -Wl,-soname,libanypoll.so.$(SOVERSION) -o $@ $^ $(LDFLAGS_ALL)
+	ln -sf libanypoll.so $(BUILD)/libanypoll.so.$(SOVERSION)
 
 $(BUILD)/anypoll: $(TOOL_SRC) $(BUILD)/libanypoll-prefixed.a $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) -Itools -o $@ $(TOOL_SRC) $(BUILD)/libanypoll-prefixed.a $(LDFLAGS_ALL)
@@ -81,13 +84,39 @@ external:
 	@$(MAKE) --no-print-directory all
 	bash scripts/external-suites.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib] ...: the libraries (the shared
+# one as libanypoll.so.VERSION with its soname link libanypoll.so.0 and the link libanypoll.so
+# that -lanypoll finds), anypoll.h, the anypoll command, the manual pages anypoll(1), anypoll(3)
+# (with a link per function: man anypoll_epoll_ctl) and anypoll(7), and the pkg-config file and
+# CMake package (find_package(anypoll): target anypoll::anypoll), both with these paths.
+VERSION    = 0.1.0
+SOVERSION  = 0
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+MAN_FUNCS   = $(shell sed -n 's/^\.Nm \(anypoll_[a-z0-9_]*\).*/\1/p' man/anypoll.3)
+INSTALL_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g; s|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+                    -e 's|@VERSION@|$(VERSION)|g; s|@SOVERSION@|$(SOVERSION)|g' \
+                    -e 's|@CMAKE_INCLUDE_REL@|$(shell realpath -m --relative-to=$(LIBDIR)/cmake/anypoll $(INCLUDEDIR))|g'
+
 install: lib $(BUILD)/anypoll
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(BUILD)/libanypoll.a $(BUILD)/libanypoll-prefixed.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libanypoll.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/anypoll.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(BUILD)/anypoll $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' anypoll.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/anypoll.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/anypoll $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(BUILD)/libanypoll.a $(BUILD)/libanypoll-prefixed.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/libanypoll.so $(DESTDIR)$(LIBDIR)/libanypoll.so.$(VERSION)
+	ln -sf libanypoll.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanypoll.so.$(SOVERSION)
+	ln -sf libanypoll.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libanypoll.so
+	install -m 644 include/anypoll.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(BUILD)/anypoll $(DESTDIR)$(BINDIR)/
+	install -m 644 man/anypoll.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/anypoll.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/anypoll.7 $(DESTDIR)$(MANDIR)/man7/
+	for f in $(MAN_FUNCS); do ln -sf anypoll.3 $(DESTDIR)$(MANDIR)/man3/$$f.3; done
+	$(INSTALL_SUBST) anypoll.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/anypoll.pc
+	$(INSTALL_SUBST) cmake/anypollConfig.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/anypoll/anypollConfig.cmake
+	$(INSTALL_SUBST) cmake/anypollConfigVersion.cmake.in > \
+	    $(DESTDIR)$(LIBDIR)/cmake/anypoll/anypollConfigVersion.cmake
 
 clean:
 	rm -rf build

@@ -5,18 +5,19 @@
 # Checks each requirement by what it provides (a command or a file), which takes a few
 # milliseconds when everything is present. Whatever is missing is installed from Debian 12
 # packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
-# and fails. `demo` needs the native compiler and the real clients' runtimes and libraries
-# (tests/clients/: the scoreboard's rows); `check` (the default) needs everything but the
-# benchmark tools; `bench` needs the compiler and those (gnuplot, wrk, libevent, libev);
-# `external` what fetching and building other projects' suites takes (apt-get source's
-# dpkg-dev, cmake) and Python's test suite.
+# and fails. `demo` needs the native compiler, the real clients' runtimes and libraries
+# (tests/clients/: the scoreboard's rows) and mingw-w64 and Wine (its Windows column);
+# `check` (the default) needs everything but the benchmark tools, including what the install
+# and Debian package steps use (cmake, mandoc, man-db, debhelper, lintian); `bench` needs the
+# compiler and those (gnuplot, wrk, libevent, libev); `external` what fetching and building
+# other projects' suites takes (apt-get source's dpkg-dev, cmake) and Python's test suite.
 set -euo pipefail
 
 profile=${1:-check}
 case $profile in
 demo | check | bench | external) ;;
 -h | --help)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -55,6 +56,10 @@ check_all() {
     need cargo have_cargo
     need librust-tokio-dev compgen -G '/usr/share/cargo/registry/tokio-1.*'
     need librust-hyper-dev compgen -G '/usr/share/cargo/registry/hyper-0.14.*'
+    if [ "$profile" = demo ] || [ "$profile" = check ]; then # the Windows build, run under Wine
+        need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
+        need wine have wine                                   # Debian's wine: wine64 only
+    fi
     if [ "$profile" = check ]; then
         need python3 have python3
         need libpython3.11-testsuite test -e /usr/lib/python3.11/test/test_epoll.py # python-* steps
@@ -65,8 +70,13 @@ check_all() {
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
-        need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
-        need wine have wine # the Windows build's tests
+        # the install step (manual pages, CMake package) and the Debian package step
+        need cmake have cmake
+        need mandoc have mandoc
+        need man-db have man
+        need build-essential dpkg -s build-essential # dpkg-buildpackage checks for it
+        need debhelper have dh
+        need lintian have lintian
     fi
     if [ "$profile" = bench ]; then
         need python3 test -x /usr/bin/python3 # scripts/bench-report

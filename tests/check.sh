@@ -10,10 +10,15 @@
 #   tests/check.sh            all steps
 #   tests/check.sh asan tsan  only the steps whose names start with one of these words
 #
+# Progress: a line when a step starts, its PASS/FAIL line with its duration when it ends, and
+# while it runs a heartbeat every CHECK_HEARTBEAT seconds (default 30; 0: none) with the time
+# spent and, for steps that report it (the differential fuzzer), how far they are. The run ends
+# with its slowest steps, then the `N passed, N failed` line.
+#
 # Environment: CHECK_TIMEOUT (seconds per command, default 600), CHECK_BUDGET (seconds for the
 # whole run, default 2700: once spent, the remaining steps fail at once, so a hang cannot hold CI
-# for hours), SAN_CC (compiler for the sanitizer builds, default clang), CC (the native build,
-# default cc).
+# for hours), CHECK_HEARTBEAT (see above), SAN_CC (compiler for the sanitizer builds, default
+# clang), CC (the native build, default cc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +28,7 @@ MAKE=${MAKE:-make}
 JOBS=$(nproc 2>/dev/null || echo 2)
 TIMEOUT=${CHECK_TIMEOUT:-600}
 BUDGET=${CHECK_BUDGET:-2700}
+HEARTBEAT=${CHECK_HEARTBEAT:-30}
 SAN_CC=${SAN_CC:-clang}
 LOG=build/check
 QEMU=(qemu-aarch64-static -L /usr/aarch64-linux-gnu)
@@ -41,6 +47,10 @@ passed=0
 failed=0
 matched=0
 SUITE_RESULT=
+STEP=             # the step running now (helpers name their files after it)
+declare -A took=() # step -> seconds, for the slowest-steps summary
+# step -> a function printing how far that step is (its heartbeat shows it), set by the step's file
+declare -A PROGRESS=()
 declare -A built=() # build directory -> ok | failed, once `make` ran there in this run
 
 # --- helpers used inside steps (their output goes to the step's log) ----------------------------
@@ -128,6 +138,36 @@ suite() {
     why "$SUITE_RESULT"
 }
 
+duration() { # SECONDS -> 42s, 3m05s
+    if [ "$1" -lt 60 ]; then printf '%ds' "$1"; else printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); fi
+}
+
+# heartbeat NAME [PROGRESS-FUNCTION] — in the background while step NAME runs: every HEARTBEAT
+# seconds a console line with the time spent (and the function's word on how far it is). It
+# never writes to the step's log or reason; run() stops it when the step ends.
+heartbeat() {
+    local name=$1 progress=${2:-} began=$EPOCHSECONDS nap= extra
+    trap '[ -z "$nap" ] || kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+        sleep "$HEARTBEAT" &
+        nap=$!
+        wait "$nap" || true
+        kill -0 $$ 2>/dev/null || exit 0 # check.sh itself is gone (interrupted: ^C spares us)
+        extra=
+        if [ -n "$progress" ]; then extra=$("$progress" "$name" 2>/dev/null || true); fi
+        printf '      %-22s still running, %s%s\n' "$name" "$(duration $((EPOCHSECONDS - began)))" "${extra:+ — $extra}"
+    done
+}
+
+ticker= # the heartbeat of the step running now
+stop_heartbeat() {
+    [ -n "$ticker" ] || return 0
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    ticker=
+}
+trap stop_heartbeat EXIT
+
 # run NAME DESCRIPTION FUNCTION ARGS... — one step: PASS/FAIL line, log in build/check/NAME.log.
 run() {
     local name=$1 desc=$2 rc=0 start=$SECONDS reason w
@@ -140,22 +180,31 @@ run() {
         [ -n "$keep" ] || return 0
     fi
     matched=$((matched + 1))
+    STEP=$name
+    printf '....  %-22s %s — started at %s into the run\n' "$name" "$desc" "$(duration $SECONDS)"
     if [ $SECONDS -ge "$BUDGET" ]; then
         : >"$LOG/$name.log"
         echo "not run: the run's time budget (${BUDGET}s) is spent" >"$LOG/$name.why"
         rc=1
     else
+        if [ "$HEARTBEAT" -gt 0 ]; then
+            heartbeat "$name" "${PROGRESS[$name]:-}" &
+            ticker=$!
+        fi
         "$@" >"$LOG/$name.log" 2>&1 3>"$LOG/$name.why" || rc=$?
+        stop_heartbeat
     fi
+    STEP=
     reason=$(tail -n 1 "$LOG/$name.why")
     [ -n "$reason" ] || reason="exit status $rc"
     w=$((SECONDS - start))
+    took[$name]=$w
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
-        printf 'PASS  %-22s %s — %s (%ds)\n' "$name" "$desc" "$reason" "$w"
+        printf 'PASS  %-22s %s — %s (%s)\n' "$name" "$desc" "$reason" "$(duration $w)"
     else
         failed=$((failed + 1))
-        printf 'FAIL  %-22s %s — %s (%ds, log: %s)\n' "$name" "$desc" "$reason" "$w" "$LOG/$name.log"
+        printf 'FAIL  %-22s %s — %s (%s, log: %s)\n' "$name" "$desc" "$reason" "$(duration $w)" "$LOG/$name.log"
         # The first failing cases, or the end of the log, so the reader need not open it.
         { grep -E '^FAIL |error:|undefined reference' "$LOG/$name.log" ||
             grep -v '^+ ' "$LOG/$name.log" | tail -n 5; } | head -n 5 | sed 's/^/        /' || true
@@ -611,7 +660,7 @@ EOF
 
 step_install() {
     build_native || return 1
-    need_tool pkg-config || return 1
+    need_tool pkg-config cmake mandoc man || return 1
     local prefix rc=0
     prefix=$(mktemp -d)
     install_test "$prefix" || rc=$?
@@ -619,15 +668,30 @@ step_install() {
     return $rc
 }
 install_test() {
-    local prefix=$1 dir=$LOG/install flags
+    local prefix=$1 dir=$LOG/install pc cm mp
     mkdir -p "$dir"
     echo "+ $MAKE install PREFIX=$prefix"
     t "$MAKE" install PREFIX="$prefix" || {
         why "make install failed"
         return 1
     }
-    cat >"$dir/hello.c" <<'EOF'
-/* Built against the installed anypoll only: header, library and pkg-config file. */
+    use_pkgconfig "" "$prefix/lib" "$dir" || return 1
+    pc=$INSTALLED_RESULT
+    use_cmake "" "$prefix" "$prefix/lib" "$dir" || return 1
+    cm=$INSTALLED_RESULT
+    man_pages "" "$prefix/share/man" || return 1
+    mp=$INSTALLED_RESULT
+    why "installed; $pc; $cm; $mp"
+}
+
+# What an installed copy must give, used by the install step (make install PREFIX=tmp) and the
+# Debian package step (the packages unpacked in a scratch root). ROOT is where the tree was put
+# ("" when installed in place), LIBDIR the library directory it was built for (/usr/lib/<triplet>
+# for the packages). Each sets INSTALLED_RESULT to a few words for the step's reason.
+INSTALLED_RESULT=
+write_hello() { # FILE — a program that uses anypoll through the installed header and library
+    cat >"$1" <<'EOF'
+/* Built against the installed anypoll only: header, library, and pkg-config file or CMake package. */
 #include <anypoll.h>
 #include <stdio.h>
 int main(void)
@@ -644,30 +708,101 @@ int main(void)
     return anypoll_close(efd) || anypoll_close(ep) ? 4 : 0;
 }
 EOF
-    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-    flags=$(pkg-config --cflags --libs anypoll | xargs) || {
-        why "pkg-config does not find anypoll in $PKG_CONFIG_PATH"
+}
+
+# run_installed ROOT LIBDIR PROGRAM — runs it on the installed shared library, checks it loaded it
+run_installed() {
+    local lib=$1$2 out rc=0
+    out=$(LD_LIBRARY_PATH=$lib t "$3" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    [ $rc -eq 0 ] || {
+        why "$3, linked against the installed library, failed (exit $rc)"
+        return 1
+    }
+    # grep reads all of ldd's output: with -q it could exit first and SIGPIPE ldd (pipefail).
+    LD_LIBRARY_PATH=$lib ldd "$3" | grep -c "$lib/libanypoll.so.0 " >/dev/null || {
+        why "$3 did not load $lib/libanypoll.so.0"
+        return 1
+    }
+    INSTALLED_RESULT=${out#hello from anypoll, }
+}
+
+use_pkgconfig() { # ROOT LIBDIR DIR
+    local root=$1 libdir=$2 dir=$3 flags
+    write_hello "$dir/hello.c"
+    flags=$(PKG_CONFIG_LIBDIR=$root$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags --libs anypoll | xargs) || {
+        why "pkg-config does not find anypoll in $root$libdir/pkgconfig"
         return 1
     }
     echo "+ cc hello.c $flags"
     # shellcheck disable=SC2086
-    "${CC:-cc}" -Wall -Werror -o "$dir/hello" "$dir/hello.c" $flags || {
+    "${CC:-cc}" -Wall -Werror -o "$dir/hello-pkgconfig" "$dir/hello.c" $flags || {
         why "cannot compile and link against the installed library ($flags)"
         return 1
     }
-    local out rc=0
-    out=$(LD_LIBRARY_PATH=$prefix/lib t "$dir/hello" 2>&1) || rc=$?
-    printf '%s\n' "$out"
-    [ $rc -eq 0 ] || {
-        why "the program linked against the installed library failed (exit $rc)"
+    run_installed "$root" "$libdir" "$dir/hello-pkgconfig" || return 1
+    INSTALLED_RESULT="pkg-config '$flags': built, ran ($INSTALLED_RESULT)"
+}
+
+use_cmake() { # ROOT PREFIX LIBDIR DIR — a CMake project: find_package(anypoll), anypoll::anypoll
+    local root=$1 prefix=$2 libdir=$3 src=$4/cmake-project
+    rm -rf "$src"
+    mkdir -p "$src"
+    write_hello "$src/hello.c"
+    cat >"$src/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(hello_anypoll C)
+find_package(anypoll 0.1 REQUIRED)
+add_executable(hello hello.c)
+target_link_libraries(hello PRIVATE anypoll::anypoll)
+EOF
+    echo "+ cmake -S $src -B $src/build -DCMAKE_PREFIX_PATH=$root$prefix && cmake --build $src/build"
+    t cmake -S "$src" -B "$src/build" -DCMAKE_PREFIX_PATH="$root$prefix" || {
+        why "cmake: find_package(anypoll) fails with CMAKE_PREFIX_PATH=$root$prefix"
         return 1
     }
-    # grep reads all of ldd's output: with -q it could exit first and SIGPIPE ldd (pipefail).
-    LD_LIBRARY_PATH=$prefix/lib ldd "$dir/hello" | grep -c "$prefix/lib/libanypoll.so" >/dev/null || {
-        why "the program did not load $prefix/lib/libanypoll.so"
+    t cmake --build "$src/build" || {
+        why "cmake --build: cannot build against anypoll::anypoll"
         return 1
     }
-    why "installed, pkg-config '$flags', linked and ran: $out"
+    run_installed "$root" "$libdir" "$src/build/hello" || return 1
+    INSTALLED_RESULT="CMake find_package(anypoll) + anypoll::anypoll: built, ran"
+}
+
+man_pages() { # ROOT MANDIR — every installed page lints clean (mandoc) and formats (man -l)
+    local dir=$1$2 page n=0 out where
+    for page in "$dir"/man[0-9]/anypoll*; do
+        [ -e "$page" ] || continue
+        echo "+ mandoc -T lint -W warning $page && man -l $page"
+        mandoc -T lint -W warning "$page" || {
+            why "mandoc -T lint: $page has warnings or errors"
+            return 1
+        }
+        out=$(MANPAGER=cat MANWIDTH=80 t man -l "$page" 2>&1) || {
+            printf '%s\n' "$out"
+            why "man -l $page failed"
+            return 1
+        }
+        grep -q '^NAME' <<<"$out" || {
+            printf '%s\n' "$out" | head -n 20
+            why "man -l $page shows no NAME section"
+            return 1
+        }
+        n=$((n + 1))
+    done
+    [ $n -ge 3 ] || {
+        why "only $n manual page(s) under $dir"
+        return 1
+    }
+    # and `man anypoll` finds them by name
+    for page in 1:anypoll 3:anypoll_epoll_ctl 7:anypoll; do
+        where=$(MANPATH=$dir man -w "${page%%:*}" "${page#*:}" 2>&1) || {
+            why "MANPATH=$dir man ${page%%:*} ${page#*:}: $where"
+            return 1
+        }
+        echo "man ${page%%:*} ${page#*:}: $where"
+    done
+    INSTALLED_RESULT="$n manual pages lint clean and format with man -l, man finds them by name"
 }
 
 # --- the matrix ----------------------------------------------------------------------------------
@@ -687,7 +822,7 @@ run headers "no Linux headers outside" step_headers
 run rooms "no two files call each other in a loop" step_rooms
 run public-header "anypoll.h compiles everywhere" step_public_header
 run clang-werror "clang -Werror build" step_clang
-run install "make install + pkg-config" step_install
+run install "make install: pkg-config, CMake, man" step_install
 for tg in kernel native poll; do
     run "asan-$tg" "ASan+UBSan ($SAN_CC), $tg" step_asan "$tg"
 done
@@ -709,6 +844,11 @@ for part in tests/check.d/*.sh; do
     source "$part"
 done
 
+if [ ${#took[@]} -gt 0 ]; then
+    echo "slowest steps (the whole run: $(duration $SECONDS)):"
+    for n in "${!took[@]}"; do printf '%s %s\n' "${took[$n]}" "$n"; done | sort -rn | sed -n '1,5p' |
+        while read -r secs n; do printf '  %-22s %s\n' "$n" "$(duration "$secs")"; done
+fi
 if [ $matched -eq 0 ]; then
     echo "no step is named ${ONLY[*]}"
     failed=1

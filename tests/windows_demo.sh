@@ -10,15 +10,20 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 
 DIR=build/windows
-export WINEPREFIX="$PWD/$DIR/wineprefix" WINEDEBUG=-all DISPLAY=
+# shellcheck source=scripts/wine-prefix.sh
+source scripts/wine-prefix.sh
 unset ANYPOLL_ENGINE
 TIMEOUT=()
 command -v timeout >/dev/null && TIMEOUT=(timeout 120)
 
 fail_all() { echo "probe ✗ $1 (engine none)"; echo "echo ✗ $1 (engine none)"; exit 1; }
-command -v x86_64-w64-mingw32-gcc >/dev/null || fail_all "x86_64-w64-mingw32-gcc not found (scripts/deps.sh check installs it)"
-command -v wine >/dev/null || fail_all "wine not found (scripts/deps.sh check installs it)"
+command -v x86_64-w64-mingw32-gcc >/dev/null || fail_all "x86_64-w64-mingw32-gcc not found (scripts/deps.sh installs it)"
+command -v wine >/dev/null || fail_all "wine not found (scripts/deps.sh installs it)"
 make -s windows >/dev/null 2>&1 || fail_all "make windows failed (run it to see why)"
+# the 64-bit prefix in build/wine64, created on first use (about 15 s) and kept
+err=$(mktemp)
+wine_prefix 2>"$err" || fail_all "$(cat "$err"; rm -f "$err")"
+rm -f "$err"
 
 ok=0
 # show WHAT OUTPUT RC ENGINE PROBLEM

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/utsname.h> /* POSIX; where the library may be (find_library) */
+#endif
 
 enum { EXIT_USAGE = 2, EXIT_SETUP = 125, EXIT_NOEXEC = 127 };
 
@@ -33,7 +36,8 @@ const char ap_usage_run[] =
     "                  epoll and eventfd system calls (same as\n"
     "                  `anypoll nosys -- anypoll run -- CMD`; Linux x86_64/aarch64 only)\n"
     "\n"
-    "The library is libanypoll.so beside this command (build tree) or in ../lib (installed);\n"
+    "The library is libanypoll.so beside this command (build tree), or libanypoll.so or\n"
+    "libanypoll.so.0 in ../lib or ../lib/<machine>-linux-gnu (installed);\n"
     "ANYPOLL_LIBRARY=PATH names it explicitly. An LD_PRELOAD already set is kept, after it.\n"
     "\n"
     "environment:\n"
@@ -95,10 +99,16 @@ static const char *find_library(const char *argv0)
     }
     char dir[PATH_MAX];
     if (own_dir(argv0, dir, sizeof dir) < 0) return NULL;
-    const char *rel[] = {"/libanypoll.so", "/../lib/libanypoll.so"};
+    /* a build tree; make install's lib/ (with or without the -lanypoll link); a Debian-style
+     * multiarch lib/<machine>-linux-gnu/ holding only the runtime package's libanypoll.so.0 */
+    struct utsname u;
+    const char *machine = uname(&u) == 0 ? u.machine : "unknown";
+    const char *rel[] = {"/libanypoll.so", "/../lib/libanypoll.so", "/../lib/libanypoll.so.0",
+                         "/../lib/%s-linux-gnu/libanypoll.so.0"};
     for (unsigned i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        char cand[PATH_MAX + 32];
-        snprintf(cand, sizeof cand, "%s%s", dir, rel[i]);
+        char tail[64], cand[PATH_MAX + 128];
+        snprintf(tail, sizeof tail, rel[i], machine);
+        snprintf(cand, sizeof cand, "%s%s", dir, tail);
         if (usable_file(cand) && realpath(cand, lib)) return lib;
     }
     return NULL;
@@ -150,7 +160,7 @@ int ap_cmd_run(int argc, char **argv, const char *argv0)
     const char *lib = find_library(argv0);
     if (!lib) {
         fprintf(stderr, "anypoll run: cannot find libanypoll.so (looked beside this command and "
-                        "in ../lib; set ANYPOLL_LIBRARY=PATH)\n");
+                        "in ../lib and ../lib/<machine>-linux-gnu; set ANYPOLL_LIBRARY=PATH)\n");
         return EXIT_SETUP;
     }
     const char *old = getenv("LD_PRELOAD");

@@ -8,11 +8,15 @@
 #                        cases that cannot apply on Windows are listed as skip with the reason
 #   windows-echo         examples/echo.exe under Wine: every byte echoed and verified
 #
-# Wine runs with a prefix of its own under build/ (a fresh one on a clean clone, created on
-# first use in a few seconds) and no display.
+# Wine runs in a 64-bit prefix of its own, build/wine64 (scripts/wine-prefix.sh), created
+# afresh once per run by the first step that needs Wine (`wineboot -i`, its output in
+# build/wine64.log), with WINEDEBUG=-all and no display: the steps' logs hold only the
+# programs' own output.
 
 WIN_DIR=build/windows
-WINE=(env WINEPREFIX="$PWD/$WIN_DIR/wineprefix" WINEDEBUG=-all DISPLAY= wine)
+WINE=(wine) # WINEPREFIX, WINEARCH, WINEDEBUG and DISPLAY: exported by wine_prefix
+# shellcheck source=scripts/wine-prefix.sh
+source scripts/wine-prefix.sh
 
 windows_built=
 step_windows_build() {
@@ -63,7 +67,20 @@ C
     why "x86_64-w64-mingw32-gcc: libanypoll.a, anypoll.exe, conformance.exe, examples/echo.exe; anypoll.h alone as C99, C11, GNU11"
 }
 
-win_ready() { step_windows_build >/dev/null && need_tool wine; }
+wine_ready=
+win_ready() {
+    step_windows_build >/dev/null && need_tool wine || return 1
+    if [ -z "$wine_ready" ]; then
+        echo "+ wine_prefix --fresh  (wineboot -i; output: build/wine64.log)"
+        local err
+        if err=$(wine_prefix --fresh 2>&1); then wine_ready=ok; else wine_ready=$err; fi
+    fi
+    [ "$wine_ready" = ok ] || {
+        why "$wine_ready"
+        return 1
+    }
+    wine_prefix # the exports, in this step's shell
+}
 
 step_windows_probe() {
     win_ready || return 1

@@ -27,8 +27,11 @@ rel_run() {
     local want=$1 rc=0 report
     shift
     echo "+ $*"
-    REL_OUT=$(t "$@" 2>&1) || rc=$?
-    printf '%s\n' "$REL_OUT"
+    # through a file the heartbeat can read while it runs (fuzz_diff_progress)
+    local live=$LOG/${STEP:-reliability}.out
+    t "$@" >"$live" 2>&1 || rc=$?
+    REL_OUT=$(<"$live")
+    printf '%s\n' "$REL_OUT" | grep -v '^\.\.\. ' || true # (progress lines left out)
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         why "timed out: $*"
         return 1
@@ -46,12 +49,19 @@ rel_run() {
 # The figure lines of the last run, joined.
 figures() { printf '%s\n' "$REL_OUT" | grep -E "$1" | sed -E "$2" | paste -sd ';' -; }
 
+# The heartbeat's progress of a differential fuzzer step: its last `... N/M sequences, K ops`.
+fuzz_diff_progress() {
+    local l
+    l=$(grep '^\.\.\. ' "$LOG/$1.out" | tail -n 1)
+    printf '%s' "${l#... }"
+}
+
 step_fuzz_diff() { # DIR SEQS [wrapper...]: the differential fuzzer, kernel vs native and poll
     local dir=$1 seqs=$2 extra=()
     shift 2
     case $dir in build/asan) fuzz_asan ;; *) fuzz_native ;; esac || return 1
     [ "${1:-}" = valgrind ] && extra=(--valgrind) # no calls valgrind cannot check or does not know
-    rel_run '^diff: ok$' "$@" "$dir/fuzz/diff" --seqs "$seqs" --ops 200 --seed "${FUZZ_SEED:-1}" "${extra[@]}" || return 1
+    rel_run '^diff: ok$' "$@" "$dir/fuzz/diff" --verbose --seqs "$seqs" --ops 200 --seed "${FUZZ_SEED:-1}" "${extra[@]}" || return 1
     why "$(figures '^diff (native|poll):' 's/ sequences, / seqs, /; s/, [0-9]+ waits, [0-9]+ kernel events//; s/known limits: //')"
 }
 
@@ -101,6 +111,7 @@ step_faults() { # DIR ROUNDS PARTS [wrapper...]
     why "$parts: $(figures '^faults [a-z]+: faults injected' 's/^faults ([a-z]+): faults injected ([0-9]+), survived ([0-9]+)/\1 \2 injected, \3 survived/')"
 }
 
+for _s in fuzz-diff fuzz-asan fuzz-valgrind; do PROGRESS[$_s]=fuzz_diff_progress; done
 run fuzz-diff "differential fuzzer vs the kernel" step_fuzz_diff build 2500
 run fuzz-api "libFuzzer, every entry point" step_fuzz_api 20
 run fuzz-stress "lost wake-up stress" step_stress build 30000 kernel native poll

@@ -940,6 +940,7 @@ int main(int argc, char **argv)
     long first = 0, last = seqs;
     if (replay >= 0) first = 0, last = 1, seed = (uint64_t)replay;
     int failed = 0;
+    uint64_t done_ops = 0; /* ops generated so far, each run on the kernel and on every engine */
     for (long q = first; q < last; q++) {
         uint64_t sd = seed + (uint64_t)q;
         int n = gen_seq(sd, ops, (int)nops);
@@ -969,8 +970,9 @@ int main(int argc, char **argv)
             print_seq(t, ops, m, -1);
             n = gen_seq(sd, ops, (int)nops); /* the shrinker edited ops */
         }
-        if (verbose && (q + 1) % 100 == 0) {
-            printf("... %ld sequences\n", q + 1);
+        done_ops += (uint64_t)n;
+        if (verbose && ((q + 1 - first) % 10 == 0 || q + 1 == last)) { /* progress, for check.sh */
+            printf("... %ld/%ld sequences, %" PRIu64 " ops\n", q + 1 - first, last - first, done_ops);
             fflush(stdout);
         }
     }
