@@ -19,29 +19,32 @@
 #define AP_EXCLUSIVE_OK                                                                            \
     (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 
-/* EINVAL for EPOLLEXCLUSIVE in a MOD, with a bit it does not allow, or on an epoll instance as
- * target; the kernel checks it before it looks the registration up. 0 if allowed. */
-static inline int ap_ctl_exclusive_error(int op, uint32_t events, int target_is_instance)
+/* The kernel refuses (1, errno EINVAL) EPOLLEXCLUSIVE in a MOD, with a bit it does not allow,
+ * or on an epoll instance as target; it checks this before it looks the registration up. */
+static inline int ap_ctl_exclusive_refused(int op, uint32_t events, int target_is_instance)
 {
-    if (!(events & EPOLLEXCLUSIVE)) return 0;
-    return op == EPOLL_CTL_MOD || (events & ~(uint32_t)AP_EXCLUSIVE_OK) || target_is_instance
-               ? EINVAL : 0;
+    if (!(events & EPOLLEXCLUSIVE) ||
+        !(op == EPOLL_CTL_MOD || (events & ~(uint32_t)AP_EXCLUSIVE_OK) || target_is_instance))
+        return 0;
+    errno = EINVAL;
+    return 1;
 }
 
-/* ELOOP if adding an instance, itself `below` levels deep, into one `above` levels below the
- * top would make a chain longer than the kernel allows (a cycle is the caller's to find). */
-static inline int ap_ctl_too_deep(int above, int below)
-{
-    return above + 1 + below > AP_EP_MAX_NESTS ? ELOOP : 0;
-}
+/* 1 if adding an instance, itself `below` levels deep, into one `above` levels below the top
+ * would make a chain longer than the kernel allows (ELOOP, as for a cycle, which is the caller's
+ * to find). */
+static inline int ap_ctl_too_deep(int above, int below) { return above + 1 + below > AP_EP_MAX_NESTS; }
 
-/* After the lookup: EEXIST for an ADD of a registered (fd, file), ENOENT for a MOD or DEL of an
- * unregistered one, EINVAL for a MOD of one added with EPOLLEXCLUSIVE. 0 to go on. */
-static inline int ap_ctl_lookup_error(int op, int found, uint32_t registered_events)
+/* After the lookup, the kernel refuses (1, with errno) an ADD of a registered (fd, file)
+ * (EEXIST), a MOD or DEL of an unregistered one (ENOENT), a MOD of one added with
+ * EPOLLEXCLUSIVE (EINVAL). */
+static inline int ap_ctl_lookup_refused(int op, int found, uint32_t registered_events)
 {
-    if (op == EPOLL_CTL_ADD) return found ? EEXIST : 0;
-    if (!found) return ENOENT;
-    return op == EPOLL_CTL_MOD && (registered_events & EPOLLEXCLUSIVE) ? EINVAL : 0;
+    int e = op == EPOLL_CTL_ADD ? (found ? EEXIST : 0)
+          : !found ? ENOENT
+          : op == EPOLL_CTL_MOD && (registered_events & EPOLLEXCLUSIVE) ? EINVAL : 0;
+    if (e) errno = e;
+    return e != 0;
 }
 
 #endif

@@ -88,7 +88,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
 
     ap_lock();
-    int rc = -1, err;
+    int rc = -1;
     struct ap_obj *eo = ap_fd_obj(epfd);
     struct ap_obj *o = NULL;
     if (!eo || eo->kind != AP_KIND_EPOLL) {
@@ -108,10 +108,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         errno = EINVAL;
         goto out;
     }
-    if ((err = ap_ctl_exclusive_error(op, events, o->kind == AP_KIND_EPOLL))) {
-        errno = err;
-        goto out;
-    }
+    if (ap_ctl_exclusive_refused(op, events, o->kind == AP_KIND_EPOLL)) goto out;
     if (op == EPOLL_CTL_ADD && o->kind == AP_KIND_EPOLL &&
         (loops(ap_poll_as_epoll(o), ep, 0) ||
          ap_ctl_too_deep(depth_up(ep, 0), depth_down(ap_poll_as_epoll(o), 0)))) {
@@ -119,10 +116,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         goto out;
     }
     struct ap_reg *r = ap_poll_reg_find(ep, fd, o);
-    if ((err = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) {
-        errno = err;
-        goto out;
-    }
+    if (ap_ctl_lookup_refused(op, r != NULL, r ? r->events : 0)) goto out;
     switch (op) {
     case EPOLL_CTL_ADD:
         r = calloc(1, sizeof *r);

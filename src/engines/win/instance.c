@@ -51,7 +51,7 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     ap_win_startup();
     ap_win_lock();
-    int rc = -1, err;
+    int rc = -1;
     struct obj *eo = ap_win_obj_of(epfd), *to = ap_win_obj_of(fd);
     SOCKET base = INVALID_SOCKET;
     if (!eo && !ap_win_is_socket(epfd)) {
@@ -73,10 +73,7 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         goto out;
     }
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
-    if ((err = ap_ctl_exclusive_error(op, events, to && to->kind == K_EPOLL))) {
-        errno = err;
-        goto out;
-    }
+    if (ap_ctl_exclusive_refused(op, events, to && to->kind == K_EPOLL)) goto out;
     /* the kernel's loop check: no cycle, and no chain longer than it allows */
     if (op == EPOLL_CTL_ADD && to && to->kind == K_EPOLL &&
         (ap_win_contains(to, eo) ||
@@ -92,10 +89,7 @@ int ap_win_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
             }
     }
     struct reg *r = ap_win_reg_find(eo, fd, to, base);
-    if ((err = ap_ctl_lookup_error(op, r != NULL, r ? r->events : 0))) {
-        errno = err;
-        goto out;
-    }
+    if (ap_ctl_lookup_refused(op, r != NULL, r ? r->events : 0)) goto out;
     switch (op) {
     case EPOLL_CTL_ADD:
         r = calloc(1, sizeof *r);
