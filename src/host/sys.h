@@ -23,6 +23,13 @@
 #define AP_SYS_DIRECT 0
 #endif
 #endif
+/* Where sigtimedwait is the kernel's own call (sys_linux.c), whatever AP_SYS_DIRECT says: glibc's
+ * wrapper rewrites SI_TKILL as SI_USER, the kernel's signalfd does not. */
+#if defined(__linux__) && !defined(__COSMOPOLITAN__) && (defined(__x86_64__) || defined(__aarch64__))
+#define AP_SYS_RAW_SIGTIMEDWAIT 1
+#else
+#define AP_SYS_RAW_SIGTIMEDWAIT 0
+#endif
 #if AP_SYS_DIRECT
 /* One system call, the kernel's raw answer (-errno on failure). */
 long ap_sys_raw(long n, long a, long b, long c, long d, long e, long f);

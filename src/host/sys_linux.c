@@ -90,10 +90,6 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
     return (int)SYS6(__NR_ppoll, fds, n, ts ? &left : NULL, mask, KERNEL_SIGSET_SIZE, 0);
 }
 
-int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
-{
-    return (int)SYS6(__NR_rt_sigtimedwait, set, info, ts, KERNEL_SIGSET_SIZE, 0, 0);
-}
 
 /* pselect6's sixth argument: the mask and its size, together. */
 struct sigset_arg {
@@ -136,4 +132,20 @@ int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 
 #else
 typedef int ap_sys_linux_unused; /* another host: sys_posix.c serves it */
+#endif
+
+#if AP_SYS_RAW_SIGTIMEDWAIT
+#include <asm/unistd.h>
+#include <errno.h>
+
+/* Also when the fd calls take the libc path (AP_SYS_DIRECT=0): see AP_SYS_RAW_SIGTIMEDWAIT. */
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    long r = ap_raw_syscall(__NR_rt_sigtimedwait, (long)set, (long)info, (long)ts, 8, 0, 0);
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return (int)r;
+}
 #endif

@@ -115,12 +115,14 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
 #endif
 }
 
+#endif /* !AP_SYS_DIRECT */
+
+#if !AP_SYS_RAW_SIGTIMEDWAIT
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
     return sigtimedwait(set, info, ts);
 }
-
-#endif /* !AP_SYS_DIRECT */
+#endif
 
 int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 {
