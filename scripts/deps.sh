@@ -65,6 +65,7 @@ check_all() {
         need qemu-user-static have qemu-aarch64-static
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
+        need musl-tools have musl-gcc # static-* steps: the drop-in in a fully static musl program
         need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
         need wine have wine # the Windows build's tests
     fi

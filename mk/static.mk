@@ -1,0 +1,61 @@
+# mk/static.mk — fully static programs with the drop-in linked in, one per libc (room: the
+# drop-in); `make static-tests` (tests/check.d/33-static.sh builds and runs them; not in `all`).
+#   $(BUILD)/static/glibc/conformance   the suite, gcc -static, glibc's libc.a, libanypoll.a
+#   $(BUILD)/static/musl/conformance    the suite, musl-gcc -static, musl's libc.a,
+#                                       $(BUILD)/musl/libanypoll.a (the library built by musl-gcc)
+#   $(BUILD)/static/{glibc,musl}/echo   examples/echo.c written with the standard names
+#                                       (tests/clients/glibc/anypoll.h), so only the drop-in
+#                                       can bring anypoll to it
+# Each is linked by STATIC_LINK, the link line docs/dropin.md documents for its libc: the whole
+# archive before libc, and --require-defined of the marker the drop-in defines for the libc it
+# was compiled for (anypoll_dropin_glibc / anypoll_dropin_musl), so that a link without the
+# drop-in, or with the other libc's archive, fails instead of producing a program that runs on
+# libc's epoll and the kernel's ENOSYS.
+
+MUSL_CC     ?= musl-gcc
+STATIC_DIR   = $(BUILD)/static
+MUSL_BUILD   = $(BUILD)/musl
+# musl-gcc searches only musl's headers; the library's Linux files also need the kernel's
+# (asm/unistd.h, linux/*): Debian's linux-libc-dev ones, which depend on no libc.
+MUSL_KINC    = $(MUSL_BUILD)/kernel-headers
+MULTIARCH   := $(shell gcc -print-multiarch 2>/dev/null)
+
+# STATIC_LINK CC ARCHIVE MARKER INPUTS... — the documented static link line
+STATIC_LINK  = $(1) -static -o $@ $(4) -Wl,--whole-archive $(2) -Wl,--no-whole-archive \
+               -Wl,--require-defined=$(3) -pthread
+STATIC_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread $(EXTRA_CFLAGS)
+
+.PHONY: static-tests static-glibc static-musl
+FORCE:
+static-tests: static-glibc static-musl
+static-glibc: $(STATIC_DIR)/glibc/conformance $(STATIC_DIR)/glibc/echo
+static-musl: $(STATIC_DIR)/musl/conformance $(STATIC_DIR)/musl/echo
+
+$(MUSL_KINC):
+	@$(call not_installed,musl-tools,command -v $(MUSL_CC))
+	@mkdir -p $@
+	ln -sfn /usr/include/linux $@/linux
+	ln -sfn /usr/include/asm-generic $@/asm-generic
+	ln -sfn /usr/include/$(MULTIARCH)/asm $@/asm
+
+# The library as musl-gcc compiles it, by the main rules in its own build directory (a second
+# make decides what is out of date there).
+$(MUSL_BUILD)/libanypoll.a: FORCE | $(MUSL_KINC)
+	@$(MAKE) --no-print-directory BUILD=$(MUSL_BUILD) CC=$(MUSL_CC) \
+		EXTRA_CFLAGS="-isystem $(abspath $(MUSL_KINC))" $@
+
+$(STATIC_DIR)/glibc/conformance: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(CC),$(BUILD)/libanypoll.a,anypoll_dropin_glibc,$(STATIC_CFLAGS) -Iinclude -Isrc -Itests $(TEST_SRC))
+
+$(STATIC_DIR)/musl/conformance: $(TEST_SRC) $(wildcard tests/*.h) $(MUSL_BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) -Iinclude -Isrc -Itests $(TEST_SRC))
+
+$(STATIC_DIR)/glibc/echo: examples/echo.c tests/clients/glibc/anypoll.h $(BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(CC),$(BUILD)/libanypoll.a,anypoll_dropin_glibc,$(STATIC_CFLAGS) -Itests/clients/glibc $<)
+
+$(STATIC_DIR)/musl/echo: examples/echo.c tests/clients/glibc/anypoll.h $(MUSL_BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) -Itests/clients/glibc $<)
