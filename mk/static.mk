@@ -59,3 +59,28 @@ $(STATIC_DIR)/glibc/echo: examples/echo.c tests/clients/glibc/anypoll.h $(BUILD)
 $(STATIC_DIR)/musl/echo: examples/echo.c tests/clients/glibc/anypoll.h $(MUSL_BUILD)/libanypoll.a
 	@mkdir -p $(dir $@)
 	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) -Itests/clients/glibc $<)
+
+# Rust: the tokio + hyper clients of tests/clients/tokio and a reqwest client, linked with
+# bindings/rust/anypoll-link and built +crt-static (tests/clients/rust-static; offline, Debian's
+# crates). --target keeps +crt-static off build scripts and proc-macros; relocation-model=static
+# makes a static executable rather than a static PIE.
+RUST_TARGET      = $(shell uname -m)-unknown-linux-gnu
+RUST_STATIC_DIR  = $(CLIENTS_DIR)/rust-static/$(RUST_TARGET)/release
+RUST_STATIC_BINS = tokio-http tokio-echo reqwest-get
+RUST_STATIC_SRC  = $(wildcard tests/clients/rust-static/src/bin/*.rs bindings/rust/anypoll-link/src/*.rs) \
+                   tests/clients/rust-static/Cargo.toml tests/clients/rust-static/Cargo.lock \
+                   tests/clients/rust-static/build.rs tests/clients/rust-static/.cargo/config.toml \
+                   bindings/rust/anypoll-link/Cargo.toml bindings/rust/anypoll-link/build.rs \
+                   $(TOKIO_SRC) $(LIB_SRC) $(LIB_HDR) include/anypoll.h
+
+.PHONY: clients-rust-static
+clients-rust-static: $(RUST_STATIC_DIR)/tokio-http
+
+$(RUST_STATIC_DIR)/tokio-http: $(RUST_STATIC_SRC)
+	@$(call not_installed,cargo,test -x "$(CARGO)")
+	@$(call not_installed,librust-reqwest-dev,ls -d /usr/share/cargo/registry/reqwest-0.11.*)
+	@$(call not_installed,librust-cc-dev,ls -d /usr/share/cargo/registry/cc-1.*)
+	cd tests/clients/rust-static && CARGO_TARGET_DIR=$(abspath $(CLIENTS_DIR))/rust-static \
+		RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+		"$(CARGO)" build --release --offline --locked --target $(RUST_TARGET)
+	@touch $@

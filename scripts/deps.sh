@@ -66,6 +66,9 @@ check_all() {
         need valgrind have valgrind
         need g++ have c++ # the public header is checked as C++ too
         need musl-tools have musl-gcc # static-* steps: the drop-in in a fully static musl program
+        # static-rust-* steps: bindings/rust/anypoll-link (cc) and the reqwest client, offline
+        need librust-cc-dev compgen -G '/usr/share/cargo/registry/cc-1.*'
+        need librust-reqwest-dev compgen -G '/usr/share/cargo/registry/reqwest-0.11.*'
         need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
         need wine have wine # the Windows build's tests
     fi

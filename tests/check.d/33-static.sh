@@ -14,6 +14,9 @@
 #                          archive, or with libc's own definitions pulled in first, the link
 #                          fails; the same program linked statically without anypoll dies of
 #                          ENOSYS under nosys (what the guard prevents)
+#   static-rust-build      make clients-rust-static: tests/clients/rust-static, cargo with
+#                          RUSTFLAGS=+crt-static and bindings/rust/anypoll-link, offline
+#   static-rust-tokio-http|tokio-echo|reqwest   each natively and under nosys, as the echo
 
 STATIC_PROGRAMS='glibc/conformance glibc/echo musl/conformance musl/echo'
 STATIC_BUILT=
@@ -96,32 +99,81 @@ step_static_suite() { # LIBC native|nosys
     fi
 }
 
-step_static_echo() { # LIBC
-    static_build || return 1
-    local bin=build/static/$1/echo w report out rc engine summary=
-    static_is_static "$bin" "anypoll_dropin_$1" || return 1
+# static_ways LABEL OK-PATTERN BIN... — BIN natively and under nosys: each run exits 0, prints
+# OK-PATTERN, and every process reports the engine of the way (ANYPOLL_REPORT); STATIC_SUMMARY
+# says so, with the program's own last line
+static_ways() {
+    local label=$1 pattern=$2 w report out rc engine
+    shift 2
+    STATIC_SUMMARY=
     for w in native nosys; do
-        report=$(pwd)/$LOG/static-echo-$1-$w.report
+        report=$(pwd)/$LOG/$label-$w.report
         rm -f "$report"
-        local cmd=("$bin")
-        [ $w = nosys ] && cmd=(build/anypoll nosys -- "$bin")
+        local cmd=("$@")
+        [ $w = nosys ] && cmd=(build/anypoll nosys -- "$@")
         echo "+ ANYPOLL_REPORT=$report ${cmd[*]}"
         rc=0
         out=$(ANYPOLL_REPORT=$report t "${cmd[@]}" 2>&1) || rc=$?
         printf '%s\n' "$out"
         cat "$report" 2>/dev/null || true
-        [ $rc -eq 0 ] && grep -q 'bytes echoed and verified' <<<"$out" || {
+        [ $rc -eq 0 ] && grep -q -- "$pattern" <<<"$out" || {
             why "$w: ${cmd[*]} exited $rc: $(tail -n 1 <<<"$out")"
             return 1
         }
         engine=$([ $w = nosys ] && echo poll || echo native)
         grep -q "engine $engine " "$report" 2>/dev/null && ! grep -v "engine $engine " "$report" | grep -q . || {
-            why "$w: echo passed, but ANYPOLL_REPORT does not say engine $engine for every process: $(head -n 1 "$report" 2>/dev/null)"
+            why "$w: passed, but ANYPOLL_REPORT does not say engine $engine for every process: $(head -n 1 "$report" 2>/dev/null)"
             return 1
         }
-        summary="$summary; $w: engine $engine"
+        STATIC_SUMMARY="$STATIC_SUMMARY; $w: engine $engine"
     done
-    why "${summary#; } — $(sed 's/^echo: engine [^,]*, //' <<<"$out")"
+    STATIC_SUMMARY="${STATIC_SUMMARY#; } — $(tail -n 1 <<<"$out")"
+}
+
+step_static_echo() { # LIBC
+    static_build || return 1
+    local bin=build/static/$1/echo
+    static_is_static "$bin" "anypoll_dropin_$1" || return 1
+    static_ways "static-echo-$1" 'bytes echoed and verified' "$bin" || return 1
+    why "$STATIC_SUMMARY"
+}
+
+RUST_STATIC_BUILT=
+rust_static_build() {
+    build_native || return 1
+    case $RUST_STATIC_BUILT in
+    ok) return 0 ;;
+    failed)
+        why "make clients-rust-static failed (see $LOG/make-rust-static.log)"
+        return 1
+        ;;
+    esac
+    echo "+ $MAKE BUILD=build clients-rust-static  (output: $LOG/make-rust-static.log)"
+    if t "$MAKE" BUILD=build clients-rust-static >"$LOG/make-rust-static.log" 2>&1; then
+        RUST_STATIC_BUILT=ok
+        return 0
+    fi
+    RUST_STATIC_BUILT=failed
+    cat "$LOG/make-rust-static.log"
+    why "make clients-rust-static failed: $(grep -m1 -E 'not installed:|error' "$LOG/make-rust-static.log")"
+    return 1
+}
+RUST_STATIC_DIR=build/clients/rust-static/$(uname -m)-unknown-linux-gnu/release
+
+step_static_rust_build() {
+    rust_static_build || return 1
+    local b
+    for b in tokio-http tokio-echo reqwest-get; do
+        static_is_static "$RUST_STATIC_DIR/$b" anypoll_dropin_glibc || return 1
+    done
+    why "cargo +crt-static with bindings/rust/anypoll-link: tokio-http, tokio-echo, reqwest-get, each 'statically linked' with the drop-in"
+}
+
+step_static_rust() { # BIN OK-PATTERN
+    rust_static_build || return 1
+    static_is_static "$RUST_STATIC_DIR/$1" anypoll_dropin_glibc || return 1
+    static_ways "static-rust-$1" "$2" "$RUST_STATIC_DIR/$1" || return 1
+    why "$STATIC_SUMMARY"
 }
 
 # static_link_fails WHAT PATTERN CMD... — CMD (a link) must fail, saying PATTERN
@@ -181,3 +233,8 @@ run static-musl-nosys "kernel target, musl-gcc -static, nosys" step_static_suite
 run static-echo-glibc "echo, gcc -static, native+nosys" step_static_echo glibc
 run static-echo-musl "echo, musl-gcc -static, native+nosys" step_static_echo musl
 run static-guard "static link line's guard" step_static_guard
+run static-rust-build "Rust +crt-static clients (anypoll-link)" step_static_rust_build
+run static-rust-tokio-http "tokio+hyper HTTP, +crt-static, native+nosys" step_static_rust tokio-http 'tokio-http: ok'
+run static-rust-tokio-echo "tokio TCP echo, +crt-static, native+nosys" step_static_rust tokio-echo 'tokio-echo: ok'
+run static-rust-reqwest "reqwest GETs+POST, +crt-static, native+nosys" step_static_rust reqwest-get 'reqwest-get: ok'
+
