@@ -53,7 +53,7 @@ static inline int direct_io(void)
 }
 
 /* The static link's guard (docs/dropin.md, "Static binaries"): the documented link line for
- * each libc ends in -Wl,--require-defined=anypoll_dropin_glibc (or _musl), so a program linked
+ * each libc ends in -Wl,--defsym=anypoll_guard=anypoll_dropin_glibc (or _musl), so a program linked
  * without the drop-in (libanypoll-prefixed.a, a build without direct system calls, no anypoll
  * at all) or with an archive compiled for the other libc fails to link instead of running on
  * libc's epoll_ctl and the kernel's ENOSYS. musl defines no macro of its own: a Linux libc that
