@@ -26,7 +26,6 @@ STATIC_LINK  = $(1) -static -o $@ $(4) -Wl,--whole-archive $(2) -Wl,--no-whole-a
 STATIC_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread $(EXTRA_CFLAGS)
 
 .PHONY: static-tests static-glibc static-musl
-FORCE:
 static-tests: static-glibc static-musl
 static-glibc: $(STATIC_DIR)/glibc/conformance $(STATIC_DIR)/glibc/echo
 static-musl: $(STATIC_DIR)/musl/conformance $(STATIC_DIR)/musl/echo
@@ -39,8 +38,8 @@ $(MUSL_KINC):
 	ln -sfn /usr/include/$(MULTIARCH)/asm $@/asm
 
 # The library as musl-gcc compiles it, by the main rules in its own build directory (a second
-# make decides what is out of date there).
-$(MUSL_BUILD)/libanypoll.a: FORCE | $(MUSL_KINC)
+# make decides which objects are out of date there).
+$(MUSL_BUILD)/libanypoll.a: $(LIB_SRC) $(LIB_HDR) include/anypoll.h | $(MUSL_KINC)
 	@$(MAKE) --no-print-directory BUILD=$(MUSL_BUILD) CC=$(MUSL_CC) \
 		EXTRA_CFLAGS="-isystem $(abspath $(MUSL_KINC))" $@
 
@@ -74,7 +73,6 @@ RUST_STATIC_BUILD = cd $(1) && CARGO_TARGET_DIR=$(abspath $(CLIENTS_DIR))/rust-s
                    RUSTFLAGS="$(RUST_STATIC_FLAGS)" \
                    "$(CARGO)" build --release --offline --locked --target $(RUST_TARGET)
 RUST_STATIC_DIR  = $(CLIENTS_DIR)/rust-static/$(RUST_TARGET)/release
-RUST_STATIC_BINS = tokio-http tokio-echo reqwest-get
 RUST_STATIC_SRC  = $(wildcard tests/clients/rust-static/src/bin/*.rs bindings/rust/anypoll-link/src/*.rs) \
                    tests/clients/rust-static/Cargo.toml tests/clients/rust-static/Cargo.lock \
                    tests/clients/rust-static/build.rs tests/clients/rust-static/.cargo/config.toml \
