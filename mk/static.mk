@@ -6,6 +6,7 @@
 #   $(BUILD)/static/{glibc,musl}/echo   examples/echo.c written with the standard names
 #                                       (tests/clients/glibc/anypoll.h), so only the drop-in
 #                                       can bring anypoll to it
+#   $(BUILD)/static/{glibc,musl}/syscall  tests/dropin/syscall.c: syscall() by number
 # Each is linked by STATIC_LINK, the link line docs/dropin.md documents for its libc: the whole
 # archive before libc, and a --defsym that refers to the marker the drop-in defines for the libc it
 # was compiled for (anypoll_dropin_glibc / anypoll_dropin_musl), so that a link without the
@@ -27,8 +28,8 @@ STATIC_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread $(EXTRA_CFLAGS)
 
 .PHONY: static-tests static-glibc static-musl
 static-tests: static-glibc static-musl
-static-glibc: $(STATIC_DIR)/glibc/conformance $(STATIC_DIR)/glibc/echo
-static-musl: $(STATIC_DIR)/musl/conformance $(STATIC_DIR)/musl/echo
+static-glibc: $(STATIC_DIR)/glibc/conformance $(STATIC_DIR)/glibc/echo $(STATIC_DIR)/glibc/syscall
+static-musl: $(STATIC_DIR)/musl/conformance $(STATIC_DIR)/musl/echo $(STATIC_DIR)/musl/syscall
 
 $(MUSL_KINC):
 	@$(call not_installed,musl-tools,command -v $(MUSL_CC))
@@ -58,6 +59,14 @@ $(STATIC_DIR)/glibc/echo: examples/echo.c tests/clients/glibc/anypoll.h $(BUILD)
 $(STATIC_DIR)/musl/echo: examples/echo.c tests/clients/glibc/anypoll.h $(MUSL_BUILD)/libanypoll.a
 	@mkdir -p $(dir $@)
 	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) -Itests/clients/glibc $<)
+
+$(STATIC_DIR)/glibc/syscall: tests/dropin/syscall.c $(BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(CC),$(BUILD)/libanypoll.a,anypoll_dropin_glibc,$(STATIC_CFLAGS) $<)
+
+$(STATIC_DIR)/musl/syscall: tests/dropin/syscall.c $(MUSL_BUILD)/libanypoll.a
+	@mkdir -p $(dir $@)
+	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) $<)
 
 # Rust: the tokio + hyper clients of tests/clients/tokio and a reqwest client, linked with
 # bindings/rust/anypoll-link and built +crt-static (tests/clients/rust-static; offline, Debian's

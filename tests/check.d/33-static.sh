@@ -10,6 +10,9 @@
 #                          TEST_EMULATION_GAP cases left out and counted, as in 29-dropin.sh)
 #   static-echo-glibc|musl examples/echo.c written with the standard names, natively and under
 #                          nosys, the engine each run used (ANYPOLL_REPORT) checked
+#   static-syscall-glibc|musl  tests/dropin/syscall.c: syscall() by number (eventfd2, epoll_*,
+#                          read, write, close) served by anypoll, io_uring_setup ENOSYS, other
+#                          numbers to the kernel; natively and under nosys, engine checked
 #   static-guard           the link line's guard: without the drop-in, with the other libc's
 #                          archive, or with libc's own definitions pulled in first, the link
 #                          fails; the same program linked statically without anypoll dies of
@@ -20,7 +23,7 @@
 #                          never names it, must fail to link (the RUSTFLAGS guard)
 #   static-rust-tokio-http|tokio-echo|reqwest   each natively and under nosys, as the echo
 
-STATIC_PROGRAMS='glibc/conformance glibc/echo musl/conformance musl/echo'
+STATIC_PROGRAMS='glibc/conformance glibc/echo glibc/syscall musl/conformance musl/echo musl/syscall'
 STATIC_BUILT=
 
 static_build() {
@@ -87,7 +90,7 @@ step_static_build() {
         printf '%s\n' "$out"
         reach+=("$libc $(sed -n 's/.*: \([0-9]*\) members.*/\1/p' <<<"$out")")
     done
-    why "glibc (gcc -static) and musl (musl-gcc -static): conformance and echo, each 'statically linked' with the drop-in; libc members the library reaches, none calling a drop-in name: ${reach[0]}, ${reach[1]}"
+    why "glibc (gcc -static) and musl (musl-gcc -static): conformance, echo and syscall, each 'statically linked' with the drop-in; libc members the library reaches, none calling a drop-in name: ${reach[0]}, ${reach[1]}"
 }
 
 step_static_suite() { # LIBC native|nosys
@@ -132,12 +135,12 @@ static_ways() {
     STATIC_SUMMARY="${STATIC_SUMMARY#; } — $(tail -n 1 <<<"$out")"
 }
 
-step_static_echo() { # LIBC
+step_static_program() { # LIBC PROGRAM OK-PATTERN — build/static/LIBC/PROGRAM, both ways
     static_build || return 1
-    local bin=build/static/$1/echo
+    local bin=build/static/$1/$2
     static_is_static "$bin" "anypoll_dropin_$1" || return 1
-    static_ways "static-echo-$1" 'bytes echoed and verified' "$bin" || return 1
-    # (its "engine" is the stand-in header's label for the standard names: the report is the truth)
+    static_ways "static-$2-$1" "$3" "$bin" || return 1
+    # (echo's "engine" is the stand-in header's label for the standard names: the report is the truth)
     why "${STATIC_SUMMARY/echo: engine glibc (no anypoll), /}"
 }
 
@@ -250,8 +253,10 @@ run static-glibc-native "kernel target, gcc -static, native" step_static_suite g
 run static-glibc-nosys "kernel target, gcc -static, nosys" step_static_suite glibc nosys
 run static-musl-native "kernel target, musl-gcc -static, native" step_static_suite musl native
 run static-musl-nosys "kernel target, musl-gcc -static, nosys" step_static_suite musl nosys
-run static-echo-glibc "echo, gcc -static, native+nosys" step_static_echo glibc
-run static-echo-musl "echo, musl-gcc -static, native+nosys" step_static_echo musl
+run static-echo-glibc "echo, gcc -static, native+nosys" step_static_program glibc echo 'bytes echoed and verified'
+run static-echo-musl "echo, musl-gcc -static, native+nosys" step_static_program musl echo 'bytes echoed and verified'
+run static-syscall-glibc "syscall() by number, gcc -static" step_static_program glibc syscall 'all as expected'
+run static-syscall-musl "syscall() by number, musl-gcc -static" step_static_program musl syscall 'all as expected'
 run static-guard "static link line's guard" step_static_guard
 run static-rust-build "Rust +crt-static clients (anypoll-link)" step_static_rust_build
 run static-rust-guard "Rust binary not naming the crate: no link" step_static_rust_guard
