@@ -6,9 +6,11 @@
 //!                  reqwest::Client (its pool keeps the connection alive), 32 concurrent GETs,
 //!                  and one POST echoed back; every status, length and body byte is checked
 //!
-//! Prints one line `reqwest-get: ...` and exits 0 only when everything it got was right.
+//! Prints one line `reqwest-get: ...` (with the engine anypoll chose, from anypoll_link::engine())
+//! and exits 0 only when everything it got was right.
 
-use anypoll_link as _; // anypoll's drop-in in this binary (docs/dropin.md, "Rust")
+// anypoll's drop-in is in this binary because it names the crate (docs/dropin.md, "Rust"): here
+// by calling anypoll_link::engine() below; `use anypoll_link as _;` would do as well.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -110,7 +112,7 @@ fn main() {
         }
     };
     match rt.block_on(self_test()) {
-        Ok(line) => println!("reqwest-get: ok: {}", line),
+        Ok(line) => println!("reqwest-get: ok: {}; anypoll engine {}", line, anypoll_link::engine()),
         Err(e) => {
             println!("reqwest-get: FAIL: {}", e);
             exit(1);
