@@ -77,6 +77,10 @@ check_all() {
         need build-essential dpkg -s build-essential # dpkg-buildpackage checks for it
         need debhelper have dh
         need lintian have lintian
+        need musl-tools have musl-gcc # static-* steps: the drop-in in a fully static musl program
+        # static-rust-* steps: bindings/rust/anypoll-link (cc) and the reqwest client, offline
+        need librust-cc-dev compgen -G '/usr/share/cargo/registry/cc-1.*'
+        need librust-reqwest-dev compgen -G '/usr/share/cargo/registry/reqwest-0.11.*'
     fi
     if [ "$profile" = bench ]; then
         need python3 test -x /usr/bin/python3 # scripts/bench-report

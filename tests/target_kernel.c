@@ -17,6 +17,23 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifndef __GLIBC__
+/* musl (1.2.3) has no epoll_pwait2 wrapper: the kernel's call by number, as glibc's wrapper
+ * makes it. Weak, so that a drop-in linked into the suite (mk/static.mk) replaces it as it
+ * replaces every other name here. */
+#include <sys/syscall.h>
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
+int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+                 const struct timespec *timeout, const sigset_t *sigmask);
+__attribute__((weak)) int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+                                       const struct timespec *timeout, const sigset_t *sigmask)
+{
+    return (int)syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, sigmask, 8);
+}
+#endif
+
 const struct target target_kernel = {
     .name = "kernel",
     .epoll_create = epoll_create,

@@ -30,7 +30,12 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* glibc declares the sockaddr arguments as transparent unions when _GNU_SOURCE is set. */
+/* glibc declares the sockaddr arguments as transparent unions when _GNU_SOURCE is set; musl
+ * (and glibc without _GNU_SOURCE) as plain pointers. */
+#ifndef __GLIBC__
+#define __SOCKADDR_ARG struct sockaddr *restrict
+#define __CONST_SOCKADDR_ARG const struct sockaddr *
+#endif
 #ifdef __SOCKADDR_ARG
 #define SA(x) (x)
 #define CSA(x) (x)
@@ -46,6 +51,18 @@ static inline int direct_io(void)
     const struct ap_engine *e = ap_engine_chosen();
     return e && !e->owns && !e->io_seen;
 }
+
+/* The static link's guard (docs/dropin.md, "Static binaries"): the documented link line for
+ * each libc ends in -Wl,--defsym=anypoll_guard=anypoll_dropin_glibc (or _musl), so a program linked
+ * without the drop-in (libanypoll-prefixed.a, a build without direct system calls, no anypoll
+ * at all) or with an archive compiled for the other libc fails to link instead of running on
+ * libc's epoll_ctl and the kernel's ENOSYS. musl defines no macro of its own: a Linux libc that
+ * is not glibc is taken to be musl, the only other one anypoll is built and tested with. */
+#ifdef __GLIBC__
+EXPORT const char anypoll_dropin_glibc[] = "anypoll drop-in, built for glibc";
+#else
+EXPORT const char anypoll_dropin_musl[] = "anypoll drop-in, built for musl";
+#endif
 
 EXPORT int epoll_create(int size) { return anypoll_epoll_create(size); }
 EXPORT int epoll_create1(int flags) { return anypoll_epoll_create1(flags); }
@@ -180,6 +197,7 @@ EXPORT int timerfd_gettime(int fd, struct itimerspec *curr_value)
 }
 EXPORT int signalfd(int fd, const sigset_t *mask, int flags) { return anypoll_signalfd(fd, mask, flags); }
 
+#ifdef __GLIBC__ /* musl has no _FORTIFY_SOURCE entry points (nor __chk_fail) */
 /* _FORTIFY_SOURCE's entry points: the same calls, after glibc's buffer-size check. */
 extern void __chk_fail(void) __attribute__((__noreturn__));
 ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
@@ -217,6 +235,7 @@ EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *t
     if (fdslen / sizeof *fds < nfds) __chk_fail();
     return anypoll_ppoll(fds, nfds, timeout, sigmask);
 }
+#endif /* __GLIBC__ */
 
 #else
 typedef int ap_dropin_unused; /* no direct system calls on this host: no drop-in */
