@@ -134,7 +134,8 @@ enum layout { L_KILL, L_TIMER, L_POLL, L_FAULT, L_CHLD, L_RT, L_SYS };
 static enum layout layout_of(int sig, int code)
 {
     if (code > SI_USER && code < SI_KERNEL) {
-        static const struct {
+        /* not static: the signal numbers are run-time values on some hosts (Cosmopolitan) */
+        const struct {
             int sig, limit;
             enum layout l;
         } filter[] = {{SIGILL, 11, L_FAULT},  {SIGFPE, 15, L_FAULT}, {SIGSEGV, 10, L_FAULT},

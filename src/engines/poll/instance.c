@@ -101,33 +101,41 @@ void ap_poll_update_suspect(struct ap_reg *r)
 
 /* --- readiness bits ---------------------------------------------------------------------- */
 
-/* epoll bits and poll bits name the same conditions; the values differ on some hosts. */
-static const struct {
-    uint32_t ep;
-    short poll;
-} bit_map[] = {
-    {EPOLLIN, POLLIN},         {EPOLLPRI, POLLPRI},       {EPOLLOUT, POLLOUT},
-    {EPOLLRDNORM, POLLRDNORM}, {EPOLLRDBAND, POLLRDBAND}, {EPOLLWRNORM, POLLWRNORM},
-    {EPOLLWRBAND, POLLWRBAND}, {EPOLLERR, POLLERR},       {EPOLLHUP, POLLHUP},
-#ifdef POLLRDHUP
-    {EPOLLRDHUP, POLLRDHUP},
-#endif
-};
+/* epoll bits and poll bits name the same conditions; the values differ on some hosts, and on
+ * some (Cosmopolitan) the POLL* values are known only at run time: no table of them, tests. */
 
 /* ERR and HUP are never asked for: poll() reports them anyway. */
 short ap_poll_to_poll(uint32_t ev)
 {
-    short p = 0;
-    for (size_t i = 0; i < sizeof bit_map / sizeof *bit_map; i++)
-        if ((ev & bit_map[i].ep) && !(bit_map[i].ep & (EPOLLERR | EPOLLHUP))) p |= bit_map[i].poll;
-    return p;
+    int p = 0;
+    if (ev & EPOLLIN) p |= POLLIN;
+    if (ev & EPOLLPRI) p |= POLLPRI;
+    if (ev & EPOLLOUT) p |= POLLOUT;
+    if (ev & EPOLLRDNORM) p |= POLLRDNORM;
+    if (ev & EPOLLRDBAND) p |= POLLRDBAND;
+    if (ev & EPOLLWRNORM) p |= POLLWRNORM;
+    if (ev & EPOLLWRBAND) p |= POLLWRBAND;
+#ifdef POLLRDHUP
+    if (ev & EPOLLRDHUP) p |= POLLRDHUP;
+#endif
+    return (short)p;
 }
 
 uint32_t ap_poll_from_poll(short p)
 {
     uint32_t ev = 0;
-    for (size_t i = 0; i < sizeof bit_map / sizeof *bit_map; i++)
-        if (p & bit_map[i].poll) ev |= bit_map[i].ep;
+    if (p & POLLIN) ev |= EPOLLIN;
+    if (p & POLLPRI) ev |= EPOLLPRI;
+    if (p & POLLOUT) ev |= EPOLLOUT;
+    if (p & POLLRDNORM) ev |= EPOLLRDNORM;
+    if (p & POLLRDBAND) ev |= EPOLLRDBAND;
+    if (p & POLLWRNORM) ev |= EPOLLWRNORM;
+    if (p & POLLWRBAND) ev |= EPOLLWRBAND;
+    if (p & POLLERR) ev |= EPOLLERR;
+    if (p & POLLHUP) ev |= EPOLLHUP;
+#ifdef POLLRDHUP
+    if (p & POLLRDHUP) ev |= EPOLLRDHUP;
+#endif
     return ev;
 }
 
