@@ -15,7 +15,7 @@
 //! uses), and then nothing of anypoll is in it: docs/dropin.md, "Rust".
 #![no_std]
 
-use core::ffi::c_char;
+use libc::c_char; // not core::ffi: Debian 12's rustc 1.63 predates it
 
 // The drop-in's marker for the libc it was compiled for (src/dropin/dropin.c). Referring to it
 // makes a link without the drop-in (an archive built without it) fail instead of running on
