@@ -55,7 +55,9 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends 
  * Returns the new number, or fd itself if it cannot be moved. */
 int ap_sys_move_high(int fd);
 /* How much waits to be read, in a unit that grows with every arrival: bytes for streams,
- * queued memory for datagram sockets, pending connections for listeners. -1 if unknown. */
+ * queued memory for datagram sockets, pending connections for listeners. -1 if unknown.
+ * Answered by the host aids (aids.h: aids_linux.c, aids_bsd.c, aids_posix.c, chosen by aids.c;
+ * ANYPOLL_HOST_AIDS=posix asks only what plain POSIX offers). */
 enum ap_queue { AP_QUEUE_BYTES, AP_QUEUE_DGRAM, AP_QUEUE_ACCEPT };
 long ap_sys_queue_size(int fd, enum ap_queue what);
 /* 1 if fd is a datagram socket whose sent datagrams are what measures its peer's queue (Linux's
