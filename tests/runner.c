@@ -247,6 +247,10 @@ static const char *setup_target(const char *name, const char *expect_engine, cha
 {
     if (!strcmp(name, "kernel")) {
         T = target_kernel;
+        if (!T.epoll_create) {
+            snprintf(why, n, "%s:%d: this host has no kernel epoll", __FILE__, __LINE__);
+            return why;
+        }
         return NULL;
     }
     T = target_anypoll;

@@ -26,6 +26,7 @@
 #define CONFORMANCE_RUNNER_H
 
 #include "anypoll.h"
+#include "compat_macos.h" /* macOS only */
 
 #include <errno.h>
 #include <poll.h>

@@ -93,8 +93,18 @@ int ap_sys_thread_start(void *(*fn)(void *), void *arg);
 /* 1 if the process may do what Linux reserves to privileged ones (CAP_WAKE_ALARM). */
 int ap_sys_privileged(void);
 #ifndef _WIN32
+/* Names the object layer reads in a siginfo that some hosts spell otherwise or lack (macOS):
+ * Linux's SI_KERNEL (no other host's code reaches it), SIGPOLL as the SIGIO it is on Linux. */
+#ifndef SI_KERNEL
+#define SI_KERNEL 0x80
+#endif
+#if !defined(SIGPOLL) && defined(SIGIO)
+#define SIGPOLL SIGIO
+#endif
 /* sigtimedwait(2), keeping the kernel's si_code (on Linux the system call itself: glibc's
- * wrapper rewrites SI_TKILL as SI_USER). */
+ * wrapper rewrites SI_TKILL as SI_USER). Hosts without it (macOS, OpenBSD): sigpending then
+ * sigwait, which knows only the signal's number (si_code SI_USER, no sender) and waits for a
+ * timeout in 1 ms steps; a signal another thread takes between the two is waited for again. */
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
 #endif
 

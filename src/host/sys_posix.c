@@ -112,10 +112,53 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
 #endif
 }
 
+#if defined(__APPLE__) || defined(__OpenBSD__)
+/* A signal of `set` pending now (one of them), or 0. */
+static int pending_in(const sigset_t *set)
+{
+    sigset_t p;
+    if (sigpending(&p) < 0) return 0;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(set, sig) == 1 && sigismember(&p, sig) == 1) return sig;
+    return 0;
+}
+
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    int64_t deadline = ts ? ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec : -1;
+    for (;;) {
+        int sig = pending_in(set);
+        if (sig || !ts) {
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            /* blocks only if another thread took it meanwhile, or (no timeout) until one comes */
+            int rc = sigwait(sig ? &one : set, &sig);
+            if (rc) {
+                errno = rc;
+                return -1;
+            }
+            if (info) {
+                memset(info, 0, sizeof *info);
+                info->si_signo = sig;
+                info->si_code = SI_USER;
+            }
+            return sig;
+        }
+        if (ap_sys_now_ns() >= deadline) {
+            errno = EAGAIN;
+            return -1;
+        }
+        struct timespec step = {0, 1000000};
+        nanosleep(&step, NULL);
+    }
+}
+#else
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
     return sigtimedwait(set, info, ts);
 }
+#endif
 
 #endif /* !AP_SYS_DIRECT */
 
