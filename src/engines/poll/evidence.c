@@ -36,7 +36,13 @@ void ap_poll_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t as
                 grew = dir == AP_IO_IN && res > r->nread && (ap_poll_watched(r) & EPOLLIN);
                 r->nread = r->nread > res ? r->nread - (long)res : 0;
             } else {
-                r->nread = ap_poll_queue_size(r, fd);
+                long now = ap_poll_queue_size(r, fd);
+                /* an accept takes exactly one connection: as many waiting as were known (or
+                 * more) means one arrived since, an edge the kernel queued then */
+                if (dir == AP_IO_ACCEPT && o->queue == AP_QUEUE_ACCEPT && now >= 0 &&
+                    now >= r->nread && (ap_poll_watched(r) & EPOLLIN))
+                    grew = 1;
+                r->nread = now;
             }
         }
         if (dir == AP_IO_IN && res == 0 && asked > 0 && o->stream &&
