@@ -65,6 +65,7 @@ check_all() {
     if [ "$profile" = check ] || [ "$profile" = zig ]; then
         need nodejs have node
         need npm have npm # installs zig (below)
+        need file have file # the macOS steps check the Mach-O files with it
     fi
     if [ "$profile" = check ]; then
         need python3 have python3
