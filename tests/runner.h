@@ -26,6 +26,7 @@
 #define CONFORMANCE_RUNNER_H
 
 #include "anypoll.h"
+#include "compat_macos.h" /* macOS only */
 
 #include <errno.h>
 #include <poll.h>
@@ -102,15 +103,23 @@ struct test_case {
      * such a case runs on the kernel and the native engine, and on an emulation engine is listed
      * as `skip` with this reason — never counted as passed. */
     const char *emulation_gap;
+    /* Kernel behaviour the poll engine reproduces only with its host's aids beyond POSIX
+     * (src/host/aids.h; docs/design.md, "Host aids"): on the plain-POSIX target (poll-posix,
+     * or ANYPOLL_HOST_AIDS=posix) listed as `skip` with this reason — never counted as passed. */
+    const char *aids_gap;
 };
 void register_case(struct test_case *c);
 
 #define TEST(name_) TEST_WITH_GAP(name_, NULL)
 /* A case whose behaviour emulation engines document as different; `reason_` says how. */
 #define TEST_EMULATION_GAP(name_, reason_) TEST_WITH_GAP(name_, reason_)
-#define TEST_WITH_GAP(name_, gap_)                                                                 \
+/* A case that needs the host's aids beyond POSIX; `reason_` says what a program observes
+ * without them. */
+#define TEST_AIDS_GAP(name_, reason_) TEST_WITH_GAPS(name_, NULL, reason_)
+#define TEST_WITH_GAP(name_, gap_) TEST_WITH_GAPS(name_, gap_, NULL)
+#define TEST_WITH_GAPS(name_, gap_, aids_gap_)                                                     \
     static void test_##name_(void);                                                                \
-    static struct test_case case_##name_ = {#name_, __FILE__, test_##name_, 0, gap_};              \
+    static struct test_case case_##name_ = {#name_, __FILE__, test_##name_, 0, gap_, aids_gap_};   \
     __attribute__((constructor)) static void register_##name_(void)                                \
     {                                                                                              \
         register_case(&case_##name_);                                                              \

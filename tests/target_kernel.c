@@ -1,8 +1,9 @@
 /*
  * target_kernel.c — the "kernel" target: glibc's own epoll/eventfd and fd calls on the real
  * kernel. The only file of the suite that includes <sys/epoll.h>, <sys/eventfd.h>, <sys/timerfd.h>
- * and <sys/signalfd.h> (Linux).
+ * and <sys/signalfd.h> (Linux; elsewhere an empty target the runner refuses).
  */
+#if defined(__linux__)
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -71,3 +72,10 @@ const struct target target_kernel = {
     .timerfd_gettime = timerfd_gettime,
     .signalfd = signalfd,
 };
+
+#else
+#include "runner.h"
+
+/* Another host has no kernel epoll: the target exists, empty, and the runner refuses it. */
+const struct target target_kernel = {.name = "kernel"};
+#endif

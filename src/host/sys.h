@@ -62,7 +62,9 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends 
  * Returns the new number, or fd itself if it cannot be moved. */
 int ap_sys_move_high(int fd);
 /* How much waits to be read, in a unit that grows with every arrival: bytes for streams,
- * queued memory for datagram sockets, pending connections for listeners. -1 if unknown. */
+ * queued memory for datagram sockets, pending connections for listeners. -1 if unknown.
+ * Answered by the host aids (aids.h: aids_linux.c, aids_bsd.c, aids_posix.c, chosen by aids.c;
+ * ANYPOLL_HOST_AIDS=posix asks only what plain POSIX offers). */
 enum ap_queue { AP_QUEUE_BYTES, AP_QUEUE_DGRAM, AP_QUEUE_ACCEPT };
 long ap_sys_queue_size(int fd, enum ap_queue what);
 /* 1 if fd is a datagram socket whose sent datagrams are what measures its peer's queue (Linux's
@@ -98,8 +100,18 @@ int ap_sys_thread_start(void *(*fn)(void *), void *arg);
 /* 1 if the process may do what Linux reserves to privileged ones (CAP_WAKE_ALARM). */
 int ap_sys_privileged(void);
 #ifndef _WIN32
+/* Names the object layer reads in a siginfo that some hosts spell otherwise or lack (macOS):
+ * Linux's SI_KERNEL (no other host's code reaches it), SIGPOLL as the SIGIO it is on Linux. */
+#ifndef SI_KERNEL
+#define SI_KERNEL 0x80
+#endif
+#if !defined(SIGPOLL) && defined(SIGIO)
+#define SIGPOLL SIGIO
+#endif
 /* sigtimedwait(2), keeping the kernel's si_code (on Linux the system call itself: glibc's
- * wrapper rewrites SI_TKILL as SI_USER). */
+ * wrapper rewrites SI_TKILL as SI_USER). Hosts without it (macOS, OpenBSD): sigpending then
+ * sigwait, which knows only the signal's number (si_code SI_USER, no sender) and waits for a
+ * timeout in 1 ms steps; a signal another thread takes between the two is waited for again. */
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
 #endif
 

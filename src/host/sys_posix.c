@@ -13,9 +13,6 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -118,11 +115,54 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
 #endif /* !AP_SYS_DIRECT */
 
 #if !AP_SYS_RAW_SIGTIMEDWAIT
+#if defined(__APPLE__) || defined(__OpenBSD__)
+/* A signal of `set` pending now (one of them), or 0. */
+static int pending_in(const sigset_t *set)
+{
+    sigset_t p;
+    if (sigpending(&p) < 0) return 0;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(set, sig) == 1 && sigismember(&p, sig) == 1) return sig;
+    return 0;
+}
+
+int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    int64_t deadline = ts ? ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec : -1;
+    for (;;) {
+        int sig = pending_in(set);
+        if (sig || !ts) {
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            /* blocks only if another thread took it meanwhile, or (no timeout) until one comes */
+            int rc = sigwait(sig ? &one : set, &sig);
+            if (rc) {
+                errno = rc;
+                return -1;
+            }
+            if (info) {
+                memset(info, 0, sizeof *info);
+                info->si_signo = sig;
+                info->si_code = SI_USER;
+            }
+            return sig;
+        }
+        if (ap_sys_now_ns() >= deadline) {
+            errno = EAGAIN;
+            return -1;
+        }
+        struct timespec step = {0, 1000000};
+        nanosleep(&step, NULL);
+    }
+}
+#else
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
     return sigtimedwait(set, info, ts);
 }
 #endif
+#endif /* !AP_SYS_RAW_SIGTIMEDWAIT */
 
 int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 {
@@ -150,140 +190,6 @@ int ap_sys_move_high(int fd)
     if (hi < 0) return fd;
     ap_sys_close(fd);
     return hi;
-}
-
-static long accept_queue(int fd)
-{
-#if defined(__linux__) && defined(TCP_INFO)
-    struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-        len >= offsetof(struct tcp_info, tcpi_unacked) + sizeof ti.tcpi_unacked &&
-        ti.tcpi_state == 10 /* LISTEN */)
-        return (long)ti.tcpi_unacked; /* a listener's unacked is its accept queue */
-#else
-    (void)fd;
-#endif
-    return -1;
-}
-
-#if defined(__linux__)
-/* Linux charges an AF_UNIX datagram to its sender: the receiver has no byte or memory count that
- * grows (FIONREAD and sock_diag's RQLEN are the first datagram's size). The sender's queued
- * memory does, and sock_diag tells it for a connected socket's peer. The few netlink structures
- * are spelled out here, as the kernel's ABI fixes them. */
-struct ap_nlmsghdr {
-    uint32_t len;
-    uint16_t type, flags;
-    uint32_t seq, pid;
-};
-struct ap_unix_diag_req {
-    uint8_t family, protocol;
-    uint16_t pad;
-    uint32_t states, ino, show, cookie[2];
-};
-struct ap_unix_diag_msg {
-    uint8_t family, type, state, pad;
-    uint32_t ino, cookie[2];
-};
-struct ap_rtattr {
-    uint16_t len, type;
-};
-
-/* Asks sock_diag about the AF_UNIX socket with inode `ino`; copies attribute `want` (at most
- * 8 bytes) into out. 0, or -1. */
-static int unix_diag(uint32_t ino, uint32_t show, uint16_t want, void *out, size_t outlen)
-{
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 4 /* NETLINK_SOCK_DIAG */);
-    if (nl < 0) return -1;
-    struct {
-        struct ap_nlmsghdr h;
-        struct ap_unix_diag_req r;
-    } q = {{sizeof q, 20 /* SOCK_DIAG_BY_FAMILY */, 1 /* NLM_F_REQUEST */, 1, 0},
-           {AF_UNIX, 0, 0, ~0u, ino, show, {~0u, ~0u}}};
-    union {
-        char b[512];
-        struct ap_nlmsghdr h;
-    } a;
-    int rc = -1;
-    ssize_t got;
-    if (ap_sys_send(nl, &q, sizeof q, 0) == (ssize_t)sizeof q &&
-        (got = ap_sys_recv(nl, &a, sizeof a, 0)) > 0 &&
-        (size_t)got >= sizeof a.h + sizeof(struct ap_unix_diag_msg) && a.h.type == 20) {
-        size_t off = sizeof a.h + sizeof(struct ap_unix_diag_msg);
-        while (off + sizeof(struct ap_rtattr) <= (size_t)got) {
-            struct ap_rtattr at;
-            memcpy(&at, a.b + off, sizeof at);
-            if (at.len < sizeof at || off + at.len > (size_t)got) break;
-            if (at.type == want && at.len >= sizeof at + outlen) {
-                memcpy(out, a.b + off + sizeof at, outlen);
-                rc = 0;
-                break;
-            }
-            off += (at.len + 3u) & ~3u;
-        }
-    }
-    ap_sys_close(nl);
-    return rc;
-}
-
-/* Memory the peer still has queued to us: it grows with every datagram it sends. */
-static long unix_datagrams_queued(int fd)
-{
-    struct stat st;
-    uint32_t peer, rql[2];
-    if (fstat(fd, &st) < 0 ||
-        unix_diag((uint32_t)st.st_ino, 0x04 /* UDIAG_SHOW_PEER */, 2 /* UNIX_DIAG_PEER */, &peer,
-                  sizeof peer) < 0 || !peer ||
-        unix_diag(peer, 0x10 /* UDIAG_SHOW_RQLEN */, 4 /* UNIX_DIAG_RQLEN */, rql, sizeof rql) < 0)
-        return -1;
-    return (long)rql[1]; /* the peer's udiag_wqueue */
-}
-#endif
-
-long ap_sys_queue_size(int fd, enum ap_queue what)
-{
-    int n = 0;
-    switch (what) {
-    case AP_QUEUE_DGRAM:
-#ifdef SO_MEMINFO /* Linux: FIONREAD is the next datagram's size, the queue's memory grows */
-    {
-        uint32_t mem[16] = {0}; /* SK_MEMINFO_*: index 0 is the receive queue's memory */
-        socklen_t len = sizeof mem;
-        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && mem[0]) return (long)mem[0];
-    }
-#endif
-#if defined(__linux__)
-    {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX)
-            return unix_datagrams_queued(fd);
-    }
-#endif
-        break; /* BSDs: FIONREAD counts every queued byte */
-    case AP_QUEUE_ACCEPT:
-        return accept_queue(fd);
-    case AP_QUEUE_BYTES:
-        break;
-    }
-    if (ioctl(fd, FIONREAD, &n) == 0) return n;
-    return accept_queue(fd); /* a listener the caller could not tell from a stream */
-}
-
-int ap_sys_queue_measured_through(int fd)
-{
-#if defined(__linux__)
-    int type = 0;
-    socklen_t tl = sizeof type;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM &&
-           getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX;
-#else
-    (void)fd;
-    return 0; /* elsewhere a datagram queue is asked of the receiver itself */
-#endif
 }
 
 int64_t ap_sys_now_ns(void)

@@ -1,7 +1,7 @@
 # tests/check.d/30-python.sh — Python, unmodified, as a real client of the drop-in (sourced by
 # tests/check.sh). Room: the Python client (tests/clients/python/); it touches nothing else.
 #
-# Three workloads, each run four ways:
+# Three workloads, each run five ways:
 #   regrtest   /usr/bin/python3 -m test -v test_epoll test_selectors (Debian's test suite)
 #   eventfd    /usr/bin/python3 -m test -v test_os -m '*EventfdTests*'
 #   asyncio    tests/clients/python/asyncio_epoll.py (TCP echo, and subprocess pipes, on
@@ -13,6 +13,7 @@
 #   python-nosys-anypoll `anypoll run --nosys`: must pass in full, with the baseline's counts
 #                        (as many tests run, no more skipped), served by the poll engine
 #   python-poll          `anypoll run --engine poll` on the real kernel: the same
+#   python-poll-posix    the same with ANYPOLL_HOST_AIDS=posix (the plain-POSIX host aids)
 # The engine that served each run is read from ANYPOLL_REPORT, never assumed.
 
 PY=/usr/bin/python3
@@ -171,3 +172,4 @@ run python-native "Python natively" step_python_native
 run python-nosys-bites "Python under nosys, no anypoll" step_python_nosys_bites
 run python-nosys-anypoll "Python under nosys, drop-in" step_python_anypoll nosys-anypoll poll "$(pwd)/build/anypoll" run --nosys --
 run python-poll "Python, drop-in, poll engine" step_python_anypoll poll poll "$(pwd)/build/anypoll" run --engine poll --
+run python-poll-posix "Python, drop-in, poll engine, plain-POSIX aids" step_python_anypoll poll-posix poll env ANYPOLL_HOST_AIDS=posix "$(pwd)/build/anypoll" run --engine poll --

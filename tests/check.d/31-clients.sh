@@ -1,8 +1,9 @@
 # tests/check.d/31-clients.sh — the real clients of tests/clients/ (Node.js, libuv, libevent,
-# libev, tokio + hyper), each one step run four ways by tests/clients/clients.sh: natively; under
+# libev, tokio + hyper), each one step run six ways by tests/clients/clients.sh: natively; under
 # `anypoll nosys` without anypoll (must fail for want of epoll/eventfd); under nosys with the
 # drop-in (must pass on the poll engine, as ANYPOLL_REPORT says); with ANYPOLL_ENGINE=poll on
-# this kernel; preloaded on this kernel (must pick the native engine). A client that is not
+# this kernel; preloaded on this kernel (must pick the native engine); with ANYPOLL_ENGINE=poll and
+# ANYPOLL_HOST_AIDS=posix (the plain-POSIX target, same checks). A client that is not
 # installed fails its step. Sourced by tests/check.sh.
 
 # shellcheck source=tests/clients/clients.sh
@@ -66,6 +67,7 @@ step_client() {
                 anypoll) summary="$summary; nosys+anypoll $CL_MARK $CL_ENGINE" ;;
                 poll) summary="$summary; poll engine $CL_MARK" ;;
                 native) summary="$summary; preloaded on this kernel $CL_MARK $CL_ENGINE" ;;
+                posix) summary="$summary; poll engine, plain-POSIX aids $CL_MARK" ;;
                 esac
             fi
         done
@@ -78,8 +80,8 @@ step_client() {
 }
 
 run clients-build "make clients" step_clients_build
-run clients-node "Node.js HTTP server+client, 5 ways" step_client node
-run clients-libuv "libuv echo/async/timers/backend fd, 5 ways" step_client libuv
-run clients-libevent "libevent epoll backend, precise timer, 5 ways" step_client libevent
-run clients-libev "libev epoll backend, signals, 5 ways" step_client libev
-run clients-tokio "tokio+hyper HTTP GET and TCP echo, 5 ways" step_client tokio-http tokio-echo
+run clients-node "Node.js HTTP server+client, 6 ways" step_client node
+run clients-libuv "libuv echo/async/timers/backend fd, 6 ways" step_client libuv
+run clients-libevent "libevent epoll backend, precise timer, 6 ways" step_client libevent
+run clients-libev "libev epoll backend, signals, 6 ways" step_client libev
+run clients-tokio "tokio+hyper HTTP GET and TCP echo, 6 ways" step_client tokio-http tokio-echo

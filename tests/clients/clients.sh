@@ -25,11 +25,14 @@
 #   poll     this Linux, anypoll preloaded with ANYPOLL_ENGINE=poll; must pass on the poll engine
 #   native   this Linux, anypoll preloaded and left to choose: must pass on the native engine (the
 #            drop-in forwards to the kernel's epoll)
+#   posix    as poll, with ANYPOLL_HOST_AIDS=posix: the poll engine with only the plain-POSIX host
+#            aids (what a host without Linux's or the BSDs' gets, docs/design.md "Host aids");
+#            must pass on the poll engine, with the same checks
 # A client whose runtime, library or build is missing is "missing", never expected.
 
 # shellcheck disable=SC2034 # (the callers read what is set here)
 CL_TIMEOUT=${CLIENTS_TIMEOUT:-180}
-CL_WAYS=(kernel bare anypoll poll native)
+CL_WAYS=(kernel bare anypoll poll native posix)
 CL_ALL=(probe echo python node libuv libevent libev tokio-http tokio-echo)
 
 clients_setup() { # BUILD
@@ -175,7 +178,7 @@ client_try() { # CLIENT WAY
     local pre=() env=() force=()
     report=$(mktemp)
     # nothing of the caller's may choose for the run: no engine forced, nothing preloaded
-    env=(env -u ANYPOLL_ENGINE -u LD_PRELOAD "ANYPOLL_REPORT=$report")
+    env=(env -u ANYPOLL_ENGINE -u ANYPOLL_HOST_AIDS -u LD_PRELOAD "ANYPOLL_REPORT=$report")
     case $way in
     kernel) ;;
     bare) pre=("$CL_ANYPOLL" nosys --) ;;
@@ -188,6 +191,10 @@ client_try() { # CLIENT WAY
         [ "$CL_LINKED" = 1 ] || pre=("${CL_PRE[@]}")
         ;;
     native) [ "$CL_LINKED" = 1 ] || pre=("${CL_PRE[@]}") ;;
+    posix)
+        force=(ANYPOLL_ENGINE=poll ANYPOLL_HOST_AIDS=posix)
+        [ "$CL_LINKED" = 1 ] || pre=("${CL_PRE[@]}")
+        ;;
     esac
     CL_OUT=$(timeout -k 5 "$CL_TIMEOUT" "${env[@]}" "${force[@]}" "${pre[@]}" "${CL_CMD[@]}" 2>&1) || rc=$?
     engines=$(cl_engines "$report")
@@ -210,7 +217,7 @@ client_try() { # CLIENT WAY
         kernel) [ "$CL_LINKED" = 0 ] || [ "$CL_ENGINE" = native ] && CL_VERDICT=expected ||
             CL_REASON="engine $CL_ENGINE, expected native; $CL_REASON" ;;
         bare) CL_REASON="ran although nosys should refuse epoll/eventfd: $CL_REASON" ;;
-        anypoll | poll | native)
+        anypoll | poll | native | posix)
             local want=poll
             [ "$way" = native ] && want=native
             if [ "$CL_ENGINE" = "$want" ]; then

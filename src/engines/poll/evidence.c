@@ -1,8 +1,9 @@
 /*
  * evidence.c — what the program's own I/O through anypoll shows (engines/poll room, layer 3):
  * a drain (EAGAIN, short read or write) re-arms EPOLLET bits, end of stream is seen, more read
- * than was known queued is new data, and a datagram queue is measured before a receive or the
- * sender's close could hide an arrival. The engine's io_seen, io_reading and (from close and
+ * than was known queued is new data, a datagram queue is measured before a receive or the
+ * sender's close could hide an arrival, and where the host cannot measure it (plain POSIX) a
+ * receive or accept counts as a possible arrival. The engine's io_seen, io_reading and (from close and
  * dup2) sender_going; each skips the lock while registrations.c's counters say nobody listens.
  *
  * May call: registrations.c (its counters and list), instance.c, fdtable.h, objects/object.h
@@ -35,7 +36,13 @@ void ap_poll_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t as
                 grew = dir == AP_IO_IN && res > r->nread && (ap_poll_watched(r) & EPOLLIN);
                 r->nread = r->nread > res ? r->nread - (long)res : 0;
             } else {
-                r->nread = ap_poll_queue_size(r, fd);
+                long now = ap_poll_queue_size(r, fd);
+                /* an accept takes exactly one connection: as many waiting as were known (or
+                 * more) means one arrived since, an edge the kernel queued then */
+                if (dir == AP_IO_ACCEPT && o->queue == AP_QUEUE_ACCEPT && now >= 0 &&
+                    now >= r->nread && (ap_poll_watched(r) & EPOLLIN))
+                    grew = 1;
+                r->nread = now;
             }
         }
         if (dir == AP_IO_IN && res == 0 && asked > 0 && o->stream &&
@@ -54,6 +61,12 @@ void ap_poll_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t as
             ap_poll_ep_wake(r->ep);
         }
         uint32_t arm = rearm;
+        /* A receive or accept on a queue the host cannot measure (aids_posix.c: datagrams and
+         * listeners) may have hidden an arrival the kernel queued an edge for: it counts as a
+         * possible one, and what is still queued is reported again — at worst an extra edge
+         * (docs/design.md, "Host aids"), never a connection or datagram left unreported. */
+        if (dir != AP_IO_OUT && res >= 0 && o->queue != AP_QUEUE_BYTES && r->nread < 0)
+            arm |= EV_IN;
         if (r->seen & (EPOLLRDHUP | EPOLLHUP)) arm &= ~EV_IN; /* after end of stream no data comes */
         if (r->seen & arm) {
             r->seen &= ~arm;

@@ -162,7 +162,9 @@ struct ap_obj *ap_plain_new(int fd, const struct stat *st, int accmode)
         len = sizeof listening;
         if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) listening = 0;
         o->stream = type == SOCK_STREAM && !listening;
-        /* FIONREAD sums a SEQPACKET queue; for datagrams it is only the next one's size */
+        /* how arrivals are counted (host/aids.h answers each, per host family): a SEQPACKET
+         * queue in bytes like a stream, a datagram queue apart (Linux's FIONREAD is only the
+         * next datagram's size), a listener's connections */
         o->queue = listening ? AP_QUEUE_ACCEPT
                  : type == SOCK_DGRAM ? AP_QUEUE_DGRAM : AP_QUEUE_BYTES;
     }
