@@ -93,7 +93,7 @@ column_windows_wine() {
             ;;
         esac
         ;;
-    *-static-* | *-static) CL_MARK="n/a" CL_ENGINE= CL_VERDICT=n/a CL_REASON="a static Linux (ELF) program: nothing for Wine to run" ;;
+    *-static-* | *-static) CL_MARK="n/a" CL_ENGINE='' CL_VERDICT=n/a CL_REASON="a static Linux (ELF) program: nothing for Wine to run" ;;
     *) CL_MARK="n/a" CL_ENGINE= CL_VERDICT=n/a CL_REASON="no Windows build of this runtime here (the Linux one cannot run under Wine)" ;;
     esac
 }
