@@ -26,8 +26,14 @@ STATIC_LINK  = $(1) -static -o $@ $(4) -Wl,--whole-archive $(2) -Wl,--no-whole-a
                -Wl,--defsym=anypoll_guard=$(3) -pthread
 STATIC_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread $(EXTRA_CFLAGS)
 
-.PHONY: static-tests static-glibc static-musl
+.PHONY: static-tests static-glibc static-musl clients-static
 static-tests: static-glibc static-musl
+# the static programs of `make demo`'s scoreboard (tests/demo.sh): the echo per libc, with the
+# drop-in and (the controls of the "no anypoll" column) without it, and the Rust clients with and
+# without anypoll-link
+clients-static: $(STATIC_DIR)/glibc/echo $(STATIC_DIR)/musl/echo \
+                $(STATIC_DIR)/glibc/echo-bare $(STATIC_DIR)/musl/echo-bare \
+                clients-rust-static clients-rust-static-bare
 static-glibc: $(STATIC_DIR)/glibc/conformance $(STATIC_DIR)/glibc/echo $(STATIC_DIR)/glibc/syscall
 static-musl: $(STATIC_DIR)/musl/conformance $(STATIC_DIR)/musl/echo $(STATIC_DIR)/musl/syscall
 
@@ -60,6 +66,17 @@ $(STATIC_DIR)/musl/echo: examples/echo.c tests/clients/glibc/anypoll.h $(MUSL_BU
 	@mkdir -p $(dir $@)
 	$(call STATIC_LINK,$(MUSL_CC),$(MUSL_BUILD)/libanypoll.a,anypoll_dropin_musl,$(STATIC_CFLAGS) -Itests/clients/glibc $<)
 
+# the controls: the same echo linked static with no anypoll at all (libc's epoll, the kernel's
+# ENOSYS under `anypoll nosys`): what the guard above prevents, built on purpose
+$(STATIC_DIR)/glibc/echo-bare: examples/echo.c tests/clients/glibc/anypoll.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $(STATIC_CFLAGS) -Itests/clients/glibc $< -pthread
+
+$(STATIC_DIR)/musl/echo-bare: examples/echo.c tests/clients/glibc/anypoll.h
+	@$(call not_installed,musl-tools,command -v $(MUSL_CC))
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -o $@ $(STATIC_CFLAGS) -Itests/clients/glibc $< -pthread
+
 $(STATIC_DIR)/glibc/syscall: tests/dropin/syscall.c $(BUILD)/libanypoll.a
 	@mkdir -p $(dir $@)
 	$(call STATIC_LINK,$(CC),$(BUILD)/libanypoll.a,anypoll_dropin_glibc,$(STATIC_CFLAGS) $<)
@@ -75,8 +92,8 @@ $(STATIC_DIR)/musl/syscall: tests/dropin/syscall.c $(MUSL_BUILD)/libanypoll.a
 # a binary that does not name the crate (so rustc leaves it out) fails to link.
 # tests/clients/rust-static/guard is such a binary: `make rust-static-guard` must fail.
 RUST_TARGET      = $(shell uname -m)-unknown-linux-gnu
-RUST_STATIC_FLAGS = -C target-feature=+crt-static -C relocation-model=static \
-                   -C link-arg=-Wl,--defsym=anypoll_guard=anypoll_dropin_glibc
+RUST_STATIC_BASE = -C target-feature=+crt-static -C relocation-model=static
+RUST_STATIC_FLAGS = $(RUST_STATIC_BASE) -C link-arg=-Wl,--defsym=anypoll_guard=anypoll_dropin_glibc
 # RUST_STATIC_BUILD DIR — cargo, offline and static, in DIR, into $(CLIENTS_DIR)/rust-static
 RUST_STATIC_BUILD = cd $(1) && CARGO_TARGET_DIR=$(abspath $(CLIENTS_DIR))/rust-static \
                    RUSTFLAGS="$(RUST_STATIC_FLAGS)" \
@@ -97,6 +114,20 @@ $(RUST_STATIC_DIR)/tokio-http: $(RUST_STATIC_SRC)
 	@$(call not_installed,librust-reqwest-dev,ls -d /usr/share/cargo/registry/reqwest-0.11.*)
 	@$(call not_installed,librust-cc-dev,ls -d /usr/share/cargo/registry/cc-1.*)
 	$(call RUST_STATIC_BUILD,tests/clients/rust-static)
+	@touch $@
+
+# The control: tests/clients/tokio (no anypoll-link) built +crt-static without the guard, into
+# $(CLIENTS_DIR)/rust-static-bare: a static tokio program on libc's epoll alone (the scoreboard's
+# "no anypoll" column; what the guard prevents, built on purpose).
+RUST_STATIC_BARE_DIR = $(CLIENTS_DIR)/rust-static-bare/$(RUST_TARGET)/release
+.PHONY: clients-rust-static-bare
+clients-rust-static-bare: $(RUST_STATIC_BARE_DIR)/tokio-http
+
+$(RUST_STATIC_BARE_DIR)/tokio-http: $(TOKIO_SRC)
+	@$(call not_installed,cargo,test -x "$(CARGO)")
+	cd tests/clients/tokio && CARGO_TARGET_DIR=$(abspath $(CLIENTS_DIR))/rust-static-bare \
+		RUSTFLAGS="$(RUST_STATIC_BASE)" \
+		"$(CARGO)" build --release --offline --locked --target $(RUST_TARGET)
 	@touch $@
 
 .PHONY: rust-static-guard

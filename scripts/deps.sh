@@ -6,8 +6,8 @@
 # milliseconds when everything is present. Whatever is missing is installed from Debian 12
 # packages with apt-get, as root or through sudo; otherwise it prints the exact command to run
 # and fails. `demo` needs the native compiler, the real clients' runtimes and libraries
-# (tests/clients/: the scoreboard's rows) and mingw-w64 and Wine (its Windows column);
-# `check` (the default) needs everything but the benchmark tools, including what the install
+# (tests/clients/: the scoreboard's rows, with musl-tools and the Rust crates of its static rows)
+# and mingw-w64 and Wine (its Windows column); `check` (the default) needs everything but the benchmark tools, including what the install
 # and Debian package steps use (cmake, mandoc, man-db, debhelper, lintian); `bench` needs the
 # compiler and those (gnuplot, wrk, libevent, libev); `external` what fetching and building
 # other projects' suites takes (apt-get source's dpkg-dev, cmake) and Python's test suite.
@@ -58,6 +58,11 @@ check_all() {
     need cargo have_cargo
     need librust-tokio-dev compgen -G '/usr/share/cargo/registry/tokio-1.*'
     need librust-hyper-dev compgen -G '/usr/share/cargo/registry/hyper-0.14.*'
+    # the static programs (make clients-static: the scoreboard's static rows, the static-* steps):
+    # musl-gcc, and anypoll-link's (cc) and the reqwest client's crates, offline
+    need musl-tools have musl-gcc
+    need librust-cc-dev compgen -G '/usr/share/cargo/registry/cc-1.*'
+    need librust-reqwest-dev compgen -G '/usr/share/cargo/registry/reqwest-0.11.*'
     if [ "$profile" = demo ] || [ "$profile" = check ]; then # the Windows build, run under Wine
         need gcc-mingw-w64-x86-64 have x86_64-w64-mingw32-gcc # make windows (docs/windows.md)
         need wine have wine                                   # Debian's wine: wine64 only
@@ -84,10 +89,6 @@ check_all() {
         need build-essential dpkg -s build-essential # dpkg-buildpackage checks for it
         need debhelper have dh
         need lintian have lintian
-        need musl-tools have musl-gcc # static-* steps: the drop-in in a fully static musl program
-        # static-rust-* steps: bindings/rust/anypoll-link (cc) and the reqwest client, offline
-        need librust-cc-dev compgen -G '/usr/share/cargo/registry/cc-1.*'
-        need librust-reqwest-dev compgen -G '/usr/share/cargo/registry/reqwest-0.11.*'
     fi
     if [ "$profile" = bench ]; then
         need python3 test -x /usr/bin/python3 # scripts/bench-report

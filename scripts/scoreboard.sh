@@ -4,7 +4,10 @@
 # (tests/clients/) owns it; each run is judged by tests/clients/clients.sh, as in `make check`.
 #
 #   rows     workloads: anypoll's probe and C echo, then unmodified programs on their own
-#            runtimes (Python asyncio, Node.js, libuv, libevent, libev, tokio + hyper)
+#            runtimes (Python asyncio, Node.js, libuv, libevent, libev, tokio + hyper), then
+#            fully static programs with the drop-in linked in (`make clients-static`): the C echo
+#            with glibc and with musl, tokio's echo and HTTP +crt-static with anypoll-link; their
+#            "no anypoll" cells run the same programs linked static without anypoll
 #   columns  hosts, each a function below (column_NAME title | column_NAME cell CLIENT, setting
 #            CL_MARK, CL_ENGINE, CL_REASON, CL_VERDICT as client_try does): to add a host (e.g.
 #            "Windows (Wine)"), write its function and add its name to COLUMNS
@@ -36,7 +39,9 @@ clients_setup "$BUILD"
 unset ANYPOLL_ENGINE # it would override the choice the columns are about
 
 ROWS=("probe|probe" "C echo|echo" "Python asyncio|python" "Node HTTP|node" "libuv|libuv"
-    "libevent|libevent" "libev|libev" "tokio HTTP GET|tokio-http" "tokio TCP echo|tokio-echo")
+    "libevent|libevent" "libev|libev" "tokio HTTP GET|tokio-http" "tokio TCP echo|tokio-echo"
+    "C echo, static glibc|echo-static-glibc" "C echo, static musl|echo-static-musl"
+    "tokio TCP echo, static|tokio-echo-static" "tokio HTTP GET, static|tokio-http-static")
 
 # --- columns: one function per host ----------------------------------------------------------
 
@@ -88,6 +93,7 @@ column_windows_wine() {
             ;;
         esac
         ;;
+    *-static-* | *-static) CL_MARK="n/a" CL_ENGINE='' CL_VERDICT=n/a CL_REASON="a static Linux (ELF) program: nothing for Wine to run" ;;
     *) CL_MARK="n/a" CL_ENGINE= CL_VERDICT=n/a CL_REASON="no Windows build of this runtime here (the Linux one cannot run under Wine)" ;;
     esac
 }

@@ -11,7 +11,13 @@
 #       CL_REASON   one line: what the client printed, or why it failed
 #       CL_OUT      everything it printed, CL_RAN the command (for logs)
 #
-# CLIENTs: probe echo python node libuv libevent libev tokio-http tokio-echo
+# CLIENTs: probe echo python node libuv libevent libev tokio-http tokio-echo (CL_ALL, the clients
+# steps), and the fully static programs of mk/static.mk (the scoreboard's rows; `make
+# clients-static`): echo-static-glibc, echo-static-musl (examples/echo.c with the drop-in linked
+# in, gcc -static / musl-gcc -static), tokio-echo-static and tokio-http-static (tokio-echo and
+# tokio-http +crt-static with anypoll-link). They link anypoll, so no way preloads it, and each
+# run's engine is the one ANYPOLL_REPORT names; their "bare" runs are the same programs linked static without anypoll
+# (build/static/LIBC/echo-bare, build/clients/rust-static-bare).
 # WAYs:
 #   kernel   this Linux as it is, without anypoll (probe and echo are anypoll's own programs:
 #            they link it and must pick the native engine); must pass
@@ -28,12 +34,14 @@
 #   posix    as poll, with ANYPOLL_HOST_AIDS=posix: the poll engine with only the plain-POSIX host
 #            aids (what a host without Linux's or the BSDs' gets, docs/design.md "Host aids");
 #            must pass on the poll engine, with the same checks
+#   (static programs: kernel and native are the same run, the program left to choose: native)
 # A client whose runtime, library or build is missing is "missing", never expected.
 
 # shellcheck disable=SC2034 # (the callers read what is set here)
 CL_TIMEOUT=${CLIENTS_TIMEOUT:-180}
 CL_WAYS=(kernel bare anypoll poll native posix)
 CL_ALL=(probe echo python node libuv libevent libev tokio-http tokio-echo)
+CL_RUST_TARGET=$(uname -m)-unknown-linux-gnu
 
 clients_setup() { # BUILD
     CL_BUILD=$1
@@ -81,19 +89,32 @@ cl_need() {
         [ -e /usr/include/ev.h ] || { echo "not installed: libev-dev"; return; }
         [ -x "$CL_BIN/ev_client" ] || echo "not built: $CL_BIN/ev_client (make clients)"
         ;;
+    tokio-*-static)
+        local f
+        for f in "$CL_BIN"/rust-static{,-bare}/"$CL_RUST_TARGET/release/${1%-static}"; do
+            [ -x "$f" ] || { echo "not built: $f (make clients-static)"; return; }
+        done
+        ;;
     tokio-*)
         command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || { echo "not installed: cargo"; return; }
         compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null || { echo "not installed: librust-tokio-dev"; return; }
         compgen -G "/usr/share/cargo/registry/hyper-0.14.*" >/dev/null || { echo "not installed: librust-hyper-dev"; return; }
         [ -x "$CL_BIN/tokio/release/$1" ] || echo "not built: $CL_BIN/tokio/release/$1 (make clients)"
         ;;
+    echo-static-glibc | echo-static-musl)
+        local libc=${1#echo-static-}
+        [ "$libc" = glibc ] || command -v musl-gcc >/dev/null || { echo "not installed: musl-tools"; return; }
+        [ -x "$CL_BUILD/static/$libc/echo" ] || { echo "not built: $CL_BUILD/static/$libc/echo (make clients-static)"; return; }
+        [ -x "$CL_BUILD/static/$libc/echo-bare" ] || echo "not built: $CL_BUILD/static/$libc/echo-bare (make clients-static)"
+        ;;
     *) echo "no such client: $1" ;;
     esac
 }
 
-# cl_cmd CLIENT [bare] — the client's command in CL_CMD; CL_LINKED=1 if it links anypoll
+# cl_cmd CLIENT [bare] — the client's command in CL_CMD; CL_LINKED=1 if it links anypoll,
+# CL_STATIC=1 if it is a static program (its engine is the one ANYPOLL_REPORT names)
 cl_cmd() {
-    CL_LINKED=0
+    CL_LINKED=0 CL_STATIC=0
     case $1 in
     probe)
         if [ "${2:-}" = bare ]; then CL_CMD=("$CL_BIN/kprobe"); else CL_CMD=("$CL_ANYPOLL" probe) CL_LINKED=1; fi ;;
@@ -104,6 +125,14 @@ cl_cmd() {
     libuv) CL_CMD=("$CL_BIN/uv_client") ;;
     libevent) CL_CMD=("$CL_BIN/event_client") ;;
     libev) CL_CMD=("$CL_BIN/ev_client") ;;
+    echo-static-*)
+        CL_STATIC=1
+        if [ "${2:-}" = bare ]; then CL_CMD=("$CL_BUILD/static/${1#echo-static-}/echo-bare"); else
+            CL_CMD=("$CL_BUILD/static/${1#echo-static-}/echo") CL_LINKED=1; fi ;;
+    tokio-*-static)
+        CL_STATIC=1
+        if [ "${2:-}" = bare ]; then CL_CMD=("$CL_BIN/rust-static-bare/$CL_RUST_TARGET/release/${1%-static}"); else
+            CL_CMD=("$CL_BIN/rust-static/$CL_RUST_TARGET/release/${1%-static}") CL_LINKED=1; fi ;;
     tokio-*) CL_CMD=("$CL_BIN/tokio/release/$1") ;;
     esac
 }
@@ -119,10 +148,10 @@ cl_passed() {
         fi
         line=$(grep -m1 '^self-check' <<<"$3")
         ;;
-    echo)
+    echo | echo-static-*)
         line=$(grep -m1 '^echo: engine' <<<"$3")
         if [ "$2" = 0 ] && [[ $line == *"echoed and verified"* ]]; then
-            CL_REASON="${line#echo: engine *, } (examples/echo, linked)"
+            CL_REASON="${line#echo: engine *, } ($([ "$1" = echo ] && echo examples/echo, linked || echo "${CL_CMD[0]}"))"
             return 0
         fi
         line=$(grep -m1 -i 'fail\|error' <<<"$3")
@@ -150,7 +179,7 @@ cl_passed() {
 # What each client prints when the host has no epoll/eventfd and nothing stands in for them.
 cl_signature() {
     case $1 in
-    probe | echo | libevent | libev) echo 'epoll_create1: Function not implemented' ;;
+    probe | echo | echo-static-* | libevent | libev) echo 'epoll_create1: Function not implemented' ;;
     python) echo 'Errno 38|ENOSYS|Function not implemented' ;;
     node) echo 'Assertion failed: \(uv_loop_init\(' ;;
     libuv) echo 'uv_loop_init: function not implemented \(ENOSYS\)' ;;
@@ -201,7 +230,9 @@ client_try() { # CLIENT WAY
     rm -f "$report"
     CL_RAN="${force[*]} ${pre[*]} ${CL_CMD[*]}"
     # The engine: anypoll's own programs say it; a preloaded drop-in writes it to ANYPOLL_REPORT.
-    if [ "$CL_LINKED" = 1 ] && [ "$way" != bare ]; then
+    if [ "$CL_STATIC" = 1 ] && [ "$way" != bare ]; then
+        CL_ENGINE=${engines:-none}
+    elif [ "$CL_LINKED" = 1 ] && [ "$way" != bare ]; then
         CL_ENGINE=$(sed -n -e 's/^engine: \([^ ]*\).*/\1/p' -e 's/^echo: engine \([^,]*\),.*/\1/p' <<<"$CL_OUT" | head -n 1)
         CL_ENGINE=${CL_ENGINE:-none}
     elif [ "$way" = kernel ] || [ "$way" = bare ]; then
