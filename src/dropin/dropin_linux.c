@@ -23,7 +23,7 @@
 /* The kernel's checks of a sigset argument's size, before anypoll sees the call. */
 static int bad_sigsetsize(long mask, long size) { return mask && size != KERNEL_SIGSET_SIZE; }
 
-struct sigset_arg { /* pselect6's sixth argument */
+struct pselect6_mask { /* pselect6's sixth argument */
     const sigset_t *ss;
     size_t len;
 };
@@ -114,7 +114,7 @@ EXPORT long syscall(long n, ...)
                               (struct timeval *)e);
 #endif
     case SYS_pselect6: {
-        const struct sigset_arg *sa = (const struct sigset_arg *)f;
+        const struct pselect6_mask *sa = (const struct pselect6_mask *)f;
         const sigset_t *mask = sa ? sa->ss : NULL;
         if (sa && bad_sigsetsize((long)mask, (long)sa->len)) break;
         return anypoll_pselect((int)a, (fd_set *)b, (fd_set *)c, (fd_set *)d,

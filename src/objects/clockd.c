@@ -25,7 +25,7 @@ static unsigned gen;     /* bumped when a thread is started: an older one quits 
 static struct ap_bell bell; /* rung when the schedule changes (under lock) */
 static atomic_int restart; /* fork child: a thread must be started */
 static int users;          /* live timerfds and signalfds (under lock) */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static pthread_once_t clockd_atfork_once = PTHREAD_ONCE_INIT;
 
 /* The kinds whose objects need the thread, each with how many of them live (under lock). */
 #define MAX_SCANS 4
@@ -44,7 +44,7 @@ static void child_after_fork(void)
         atomic_store(&restart, users > 0);
     }
 }
-static void install_atfork(void) { ap_sys_atfork(NULL, NULL, child_after_fork); }
+static void clockd_install_atfork(void) { ap_sys_atfork(NULL, NULL, child_after_fork); }
 
 static void *clockd_main(void *arg)
 {
@@ -70,7 +70,7 @@ static void *clockd_main(void *arg)
 static int start(void)
 {
     if (ap_sys_bell_open(&bell) < 0) return -1;
-    pthread_once(&atfork_once, install_atfork);
+    pthread_once(&clockd_atfork_once, clockd_install_atfork);
     gen++;
     /* every signal blocked: a signal meant for the program (or pending for a signalfd) must
      * never be delivered to this thread */
