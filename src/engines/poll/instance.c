@@ -315,7 +315,11 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
         /* checked at next look */
         if ((r->events & pending) && !r->disabled) ap_poll_ready_add(r->ep, r);
         ap_poll_ep_wake(r->ep);
-        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers) {
+        /* The instance wakes its own watchers only when the wake-up reached the registration
+         * (the kernel's callback stops at a disabled one or one whose interest misses the key):
+         * an eventfd read (key OUT) is no new edge for an instance watching IN of it. */
+        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers && !r->disabled &&
+            (r->events & key & (EPOLLIN | EPOLLOUT))) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
             notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
         }
