@@ -313,13 +313,14 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
         uint32_t pending = ((key & EPOLLIN) && r->in_seq != in ? EPOLLIN : 0) |
                            ((key & EPOLLOUT) && r->out_seq != out ? EPOLLOUT : 0);
         /* checked at next look */
-        if ((r->events & pending) && !r->disabled) ap_poll_ready_add(r->ep, r);
+        int hit = (r->events & pending) && !r->disabled;
+        if (hit) ap_poll_ready_add(r->ep, r);
         ap_poll_ep_wake(r->ep);
         /* The instance wakes its own watchers only when the wake-up reached the registration
-         * (the kernel's callback stops at a disabled one or one whose interest misses the key):
-         * an eventfd read (key OUT) is no new edge for an instance watching IN of it. */
-        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers && !r->disabled &&
-            (r->events & key & (EPOLLIN | EPOLLOUT))) {
+         * (the kernel's callback stops at a disabled one or one whose interest misses the key:
+         * an eventfd read, key OUT, is no new edge for an instance watching IN of it), and
+         * only once: a look that took the wake-up first (wait.c, look_at_owned) told them. */
+        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers && hit) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
             notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
         }

@@ -171,6 +171,16 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
     if (p != stackp) free(p);
 }
 
+/* Waiters on the instances that watch `ep` (at any depth) must look again (a
+ * wake-up of `ep` they may not have heard of) or build their sets again. */
+static void wake_nesting(struct ap_epoll *ep, int depth)
+{
+    for (struct ap_reg *w = ep->base.watchers; w && depth < AP_EP_MAX_NESTS; w = w->wnext) {
+        ap_poll_ep_wake(w->ep);
+        wake_nesting(w->ep, depth + 1);
+    }
+}
+
 /* Objects anypoll owns: their level is known without a system call, their edges are counted.
  * Entries that become ready join the ready list in the order of their wake-ups (stamps), as
  * the kernel's callbacks would have queued them. */
@@ -180,7 +190,7 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
     uint64_t stacks[16];
     struct ap_reg **join = ep->nowned <= 16 ? stackj : malloc((size_t)ep->nowned * sizeof *join);
     uint64_t *when = ep->nowned <= 16 ? stacks : malloc((size_t)ep->nowned * sizeof *when);
-    int njoin = 0;
+    int njoin = 0, nested_woke = 0;
     for (int i = 0; i < ep->nowned; i++) {
         struct ap_reg *r = ep->owned[i];
         if (r->disabled) continue;
@@ -200,6 +210,9 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
         uint64_t stamp = 0;
         if (woke_in) stamp = atomic_load(&sh->in_stamp);
         if (woke_out && atomic_load(&sh->out_stamp) > stamp) stamp = atomic_load(&sh->out_stamp);
+        /* a wake-up this look takes before its notification (ap_poll_obj_changed) ran is a
+         * wake-up of this instance for its watchers, told once: here, not there again */
+        if ((woke_in || woke_out) && !r->disabled && ep->base.watchers) nested_woke = 1;
         r->in_seq = in;
         r->out_seq = out;
         r->level = lv;
@@ -226,6 +239,10 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
             join[j - 1] = x;
         }
     for (int i = 0; i < njoin; i++) ap_poll_ready_add(ep, join[i]);
+    if (nested_woke) {
+        atomic_fetch_add(&ep->base.sh->in_seq, 1);
+        wake_nesting(ep, 0);
+    }
     if (join != stackj) free(join);
     if (when != stacks) free(when);
 }
@@ -349,15 +366,6 @@ static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
         ep->ready.rprev = again.rprev;
     }
     return n;
-}
-
-/* Waiters on the instances that watch `ep` (at any depth) must build their sets again. */
-static void wake_nesting(struct ap_epoll *ep, int depth)
-{
-    for (struct ap_reg *w = ep->base.watchers; w && depth < AP_EP_MAX_NESTS; w = w->wnext) {
-        ap_poll_ep_wake(w->ep);
-        wake_nesting(w->ep, depth + 1);
-    }
 }
 
 /* A read through anypoll that drained a plain fd (EAGAIN, or a short read of a stream): bits a
