@@ -37,6 +37,7 @@ const struct target target_kernel = {
     .recvfrom = recvfrom,
     .sendto = sendto,
     .recvmsg = recvmsg,
+    .shutdown = shutdown,
     .sendmsg = sendmsg,
     .accept = accept,
     .accept4 = accept4,

@@ -257,3 +257,81 @@ TEST(socketpair_rdhup_only_when_asked)
     CLOSE(sv[1]);
     CLOSE(ep);
 }
+
+/* T.shutdown, out of reach of a function-like `shutdown` macro (tests/compat_win.h). */
+static int shut(int fd, int how) { return (T.shutdown)(fd, how); }
+
+/* Every shutdown() is a wake-up of the socket: an EPOLLET registration reports its whole mask
+ * again, even when the shutdown changes no bit poll() shows (issue 13, item 5). */
+TEST(socketpair_own_shutdown_edges_et)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 18);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 18));
+    CHECK_EQ(shut(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLRDHUP, 18));
+    MOD(ep, sv[0], EPOLLRDHUP | EPOLLOUT | EPOLLET, 19);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 19));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(sv[0], SHUT_RD), 0); /* no bit changes: still a wake-up */
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 19));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(sv[0], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP | EPOLLHUP, 19));
+    WAIT_NONE(ep);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* The same wake-up ends a blocked wait. */
+struct shut_kick {
+    int fd, how;
+    pid_t tid;
+    atomic_int armed;
+};
+
+static void *shut_later(void *p)
+{
+    struct shut_kick *k = p;
+    wait_until_blocked(k->tid, &k->armed);
+    if (shut(k->fd, k->how) != 0) FAIL("shutdown: %s", errno_name(errno));
+    return NULL;
+}
+
+TEST(socketpair_own_shutdown_rd_wakes_blocked_et_wait)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLRDHUP | EPOLLOUT | EPOLLET, 20);
+    CHECK_EQ(shut(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 20));
+    struct shut_kick k = {sv[0], SHUT_RD, current_tid(), 0};
+    pthread_t t = start_thread(shut_later, &k);
+    k.armed = 1;
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 20));
+    join_thread(t);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* A TCP socket's own shutdown(SHUT_RD) is a wake-up too. */
+TEST(tcp_own_shutdown_rd_edge_et)
+{
+    int c, s;
+    tcp_pair(&c, &s);
+    int ep = new_epoll();
+    ADD(ep, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 21);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 21));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(c, SHUT_RD), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLRDHUP, 21));
+    WAIT_NONE(ep);
+    CLOSE(c);
+    CLOSE(s);
+    CLOSE(ep);
+}

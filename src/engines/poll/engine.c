@@ -288,6 +288,10 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
  * instances watching this fd's instance must hear of. */
 static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
 {
+    if (dir == AP_IO_SHUTDOWN) {
+        ap_poll_shutdown_seen(fd);
+        return;
+    }
     ap_poll_io_seen(fd, dir, res, err, asked);
     ap_poll_nested_io_seen(fd, dir, res, err, asked);
 }

@@ -152,6 +152,7 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
 int ap_poll_ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                     const sigset_t *sigmask);
 void ap_poll_nested_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked);
+void ap_poll_shutdown_seen(int fd);
 
 /* --- evidence.c ------------------------------------------------------------------------------ */
 

@@ -389,6 +389,27 @@ void ap_poll_nested_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, si
     ap_unlock();
 }
 
+/* A shutdown() through anypoll succeeded on fd: the kernel wakes every watcher of the socket
+ * (sk_state_change, no key), so each EPOLLET registration reports its whole mask again — also
+ * when no bit poll() shows moved, as for SHUT_RD after the peer's SHUT_WR. Queued here, the
+ * entry is looked at closely (its level of the moment) by the next evaluation. */
+void ap_poll_shutdown_seen(int fd)
+{
+    if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
+        if (r->disabled || !(r->events & EPOLLET)) continue;
+        ap_poll_ready_add(r->ep, r);
+        ap_poll_ep_wake(r->ep);
+        if (r->ep->base.watchers) { /* a wake-up of the instance too */
+            atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
+            wake_nesting(r->ep, 0);
+        }
+    }
+    ap_unlock();
+}
+
 /* --- the wait ---------------------------------------------------------------------------- */
 
 /* A wait that blocks more than once (a wake-up with nothing to report for this wait, a tick)
