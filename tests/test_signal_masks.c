@@ -1,0 +1,127 @@
+/*
+ * test_signal_masks.c — every wait that takes a signal mask (epoll_pwait, epoll_pwait2, ppoll,
+ * pselect), over an epoll fd, a pipe or an eventfd, with a zero, short or infinite timeout,
+ * with nothing ready or something ready, called while a handled signal is pending and blocked
+ * and with a mask that unblocks it: whether the call fails with EINTR, and whether the handler
+ * ran during the call, are the kernel's, case by case (issue 13, item 2).
+ */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+static volatile sig_atomic_t ran;
+static void on_usr1(int sig)
+{
+    (void)sig;
+    ran++;
+}
+
+enum wait_kind { EPWAIT, EPWAIT2, PPOLL_EP, PPOLL_PIPE, PPOLL_EFD, PSELECT_EP, PSELECT_PIPE };
+enum { T_ZERO, T_SHORT, T_INFINITE };
+
+struct outcome {
+    int ret, err, ran;
+};
+
+/* One call of `kind` with SIGUSR1 pending and blocked, under a mask that unblocks it. */
+static struct outcome masked_call(enum wait_kind kind, int timeout, int ready)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) FAIL("sigaction: %s", errno_name(errno));
+    ran = 0;
+    int ep = new_epoll(), efd = new_eventfd(ready ? 1 : 0, EFD_NONBLOCK), p[2];
+    make_pipe(p, O_NONBLOCK);
+    if (ready) write_str(p[1], "x");
+    ADD(ep, efd, EPOLLIN, 1);
+    sigset_t block, old, open_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+    open_mask = old;
+    sigdelset(&open_mask, SIGUSR1);
+    CHECK_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+    CHECK_EQ(ran, 0);
+    int ms = timeout == T_ZERO ? 0 : timeout == T_SHORT ? 20 : -1;
+    struct timespec ts = {0, (long)ms * 1000000L}, *tsp = ms < 0 ? NULL : &ts;
+    struct epoll_event evs[4];
+    int fd = kind == PPOLL_EP || kind == PSELECT_EP ? ep : kind == PPOLL_EFD ? efd : p[0];
+    struct pollfd pfd = {fd, POLLIN, 0};
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    errno = 0;
+    struct outcome o = {0, 0, 0};
+    switch (kind) {
+    case EPWAIT: o.ret = T.epoll_pwait(ep, evs, 4, ms, &open_mask); break;
+    case EPWAIT2: o.ret = T.epoll_pwait2(ep, evs, 4, tsp, &open_mask); break;
+    case PPOLL_EP:
+    case PPOLL_PIPE:
+    case PPOLL_EFD: o.ret = T.ppoll(&pfd, 1, tsp, &open_mask); break;
+    case PSELECT_EP:
+    case PSELECT_PIPE: o.ret = T.pselect(fd + 1, &rd, NULL, NULL, tsp, &open_mask); break;
+    }
+    o.err = o.ret < 0 ? errno : 0;
+    o.ran = ran;
+    /* the caller's mask is back: the signal is blocked, and still pending if not handled */
+    sigset_t now, pending;
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &now), 0);
+    CHECK(sigismember(&now, SIGUSR1));
+    sigpending(&pending);
+    CHECK_EQ(sigismember(&pending, SIGUSR1), !o.ran);
+    CHECK_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0); /* a pending one runs now */
+    CHECK_EQ(ran, 1);
+    CLOSE(p[0]);
+    CLOSE(p[1]);
+    CLOSE(efd);
+    CLOSE(ep);
+    return o;
+}
+
+static const char *const kind_name[] = {"epoll_pwait", "epoll_pwait2", "ppoll(epoll fd)",
+                                        "ppoll(pipe)", "ppoll(eventfd)", "pselect(epoll fd)",
+                                        "pselect(pipe)"};
+
+/* The kernel's answer (Linux 5.11 and later; checked on the kernel target): with something
+ * ready every call returns it and the handler waits for the caller's mask; with nothing ready
+ * poll, ppoll and pselect look at pending signals before the timeout (EINTR even with a zero
+ * timeout), epoll_pwait and epoll_pwait2 look at the timeout first (0, handler not run). */
+static struct outcome kernel_answer(enum wait_kind kind, int timeout, int ready)
+{
+    if (ready) return (struct outcome){1, 0, 0};
+    int epoll_wait_kind = kind == EPWAIT || kind == EPWAIT2;
+    if (epoll_wait_kind && timeout == T_ZERO) return (struct outcome){0, 0, 0};
+    return (struct outcome){-1, EINTR, 1};
+}
+
+static void masked_matrix(enum wait_kind kind)
+{
+    for (int ready = 0; ready < 2; ready++)
+        for (int timeout = T_ZERO; timeout <= T_INFINITE; timeout++) {
+            struct outcome got = masked_call(kind, timeout, ready);
+            struct outcome want = kernel_answer(kind, timeout, ready);
+            if (getenv("CONFORMANCE_PRINT_MASKS"))
+                fprintf(stderr, "%s timeout=%d ready=%d: ret %d %s ran %d\n", kind_name[kind],
+                        timeout, ready, got.ret, errno_name(got.err), got.ran);
+            if (got.ret != want.ret || got.err != want.err || got.ran != want.ran)
+                FAIL("%s, %s timeout, %s: got %d (%s), handler ran %d; expected %d (%s), %d",
+                     kind_name[kind], timeout == T_ZERO ? "zero" : timeout == T_SHORT ? "short"
+                                                                                      : "infinite",
+                     ready ? "an fd ready" : "nothing ready", got.ret, errno_name(got.err),
+                     got.ran, want.ret, errno_name(want.err), want.ran);
+        }
+}
+
+TEST(signal_mask_epoll_pwait) { masked_matrix(EPWAIT); }
+TEST(signal_mask_epoll_pwait2) { masked_matrix(EPWAIT2); }
+TEST(signal_mask_ppoll_epoll_fd) { masked_matrix(PPOLL_EP); }
+TEST(signal_mask_ppoll_pipe) { masked_matrix(PPOLL_PIPE); }
+TEST(signal_mask_ppoll_eventfd) { masked_matrix(PPOLL_EFD); }
+TEST(signal_mask_pselect_epoll_fd) { masked_matrix(PSELECT_EP); }
+TEST(signal_mask_pselect_pipe) { masked_matrix(PSELECT_PIPE); }
