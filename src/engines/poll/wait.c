@@ -621,7 +621,8 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
         return -1;
     }
     ap_clockd_ensure(); /* a fork child's timers need the helper thread */
-    for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
+    for (nfds_t i = 0; i < nfds && !any; i++)
+        any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL || ap_fd_kind(fds[i].fd) == AP_KIND_SIGNALFD;
     if (!any) return ap_sys_ppoll(fds, nfds, ts, sigmask);
     int64_t deadline = deadline_of(-1, ts);
     int sigs_held = 0;
@@ -633,15 +634,30 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
     }
     for (;;) {
         struct pollset s = {0};
-        int ready = 0, failed = 0;
-        for (nfds_t i = 0; i < nfds; i++) where[i] = -2; /* -2 untouched, -1 an instance */
+        int ready = 0, failed = 0, sigfds = 0;
+        /* -2 untouched, -1 an instance, -3 a signalfd */
+        for (nfds_t i = 0; i < nfds; i++) where[i] = -2;
         ap_lock();
         failed = set_reserve(&s, (int)nfds) < 0;
         for (nfds_t i = 0; !failed && i < nfds; i++) {
             struct ap_obj *o = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL ? ap_fd_obj(fds[i].fd) : NULL;
             fds[i].revents = 0;
             where[i] = -1;
-            if (o && o->kind == AP_KIND_EPOLL) {
+            struct ap_obj *sfd =
+                ap_fd_kind(fds[i].fd) == AP_KIND_SIGNALFD ? ap_fd_obj(fds[i].fd) : NULL;
+            if (sfd && sfd->kind == AP_KIND_SIGNALFD) {
+                /* A signalfd is readable while a signal of its mask is pending for the process
+                 * or for *this* thread: its level is computed here, in the polling thread (the
+                 * level its socket shows is the last looker's, another thread's perhaps, or
+                 * stale once another signalfd or sigtimedwait took the signal); while blocked,
+                 * looked at every tick. */
+                where[i] = -3;
+                sigfds++;
+                if ((ap_poll_file_level(sfd) & EPOLLIN) && (fds[i].events & POLLIN)) {
+                    fds[i].revents = POLLIN;
+                    ready++;
+                }
+            } else if (o && o->kind == AP_KIND_EPOLL) {
                 if ((fds[i].events & (POLLIN | POLLRDNORM)) &&
                     ap_poll_ep_has_events(ap_poll_as_epoll(o), 1)) {
                     fds[i].revents = fds[i].events & (POLLIN | POLLRDNORM);
@@ -667,8 +683,8 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
         int pr = 0, perr = 0;
         if (!failed) {
             struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
-            /* s.masked: nested fds seen high are looked at again every tick */
-            if (!ready && s.masked && (left < 0 || left > SUSPECT_TICK_NS)) t.tv_sec = 0,
+            /* s.masked: nested fds seen high are looked at again every tick; signalfds too */
+            if (!ready && (s.masked || sigfds) && (left < 0 || left > SUSPECT_TICK_NS)) t.tv_sec = 0,
                 t.tv_nsec = SUSPECT_TICK_NS, left = SUSPECT_TICK_NS;
             if (!ready && left != 0 && !sigs_held) hold_signals(&caller_mask, &sigs_held);
             /* With an instance ready the answer is known: the plain fds are only looked at, and
