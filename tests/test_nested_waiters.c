@@ -9,9 +9,31 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 static void on_usr1(int sig) { (void)sig; }
+
+/* How a waiter blocks: epoll_wait on the instance, or ppoll/pselect on its fd (then a
+ * zero-timeout epoll_wait takes what it reported: poll() of an epoll fd consumes nothing). */
+enum how { BY_EPOLL_WAIT, BY_PPOLL, BY_PSELECT };
+static enum how waiters_block_by;
+
+static int block_once(int ep, struct epoll_event *evs, int max)
+{
+    if (waiters_block_by == BY_EPOLL_WAIT) return T.epoll_wait(ep, evs, max, -1);
+    int r;
+    if (waiters_block_by == BY_PPOLL) {
+        struct pollfd p = {ep, POLLIN, 0};
+        r = T.ppoll(&p, 1, NULL, NULL);
+    } else {
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(ep, &rd);
+        r = T.pselect(ep + 1, &rd, NULL, NULL, NULL, NULL);
+    }
+    return r <= 0 ? r : T.epoll_wait(ep, evs, max, 0);
+}
 
 /* One thread waiting on `ep` until a wait fails: counts the waits that returned events, and
  * keeps the CPU time and the duration of the wait that failed. */
@@ -44,12 +66,13 @@ static void *waiter_main(void *p)
         int64_t c0 = thread_cpu_us(), t0 = now_ns();
         w->armed = 1;
         errno = 0;
-        int n = T.epoll_wait(w->ep, evs, 8, -1);
+        int n = block_once(w->ep, evs, 8);
         w->err = errno;
         w->cpu_us = thread_cpu_us() - c0;
         w->wall_ms = elapsed_ms(t0);
         w->last = n;
-        if (n <= 0) return NULL;
+        if (n < 0) return NULL;
+        if (n == 0) continue; /* ppoll/pselect: another waiter took the event first */
         atomic_fetch_add(&w->events, 1);
         if (w->once) {
             w->once = 0;
@@ -193,3 +216,13 @@ TEST(nest_et_waiters_refill_both_outer_pipe_et) { nested_et_waiters(PIPE, BOTH_O
 TEST(nest_et_waiters_kept_both_outer_eventfd) { nested_et_waiters(EVENTFD, BOTH_OUTER, 0, 0); }
 TEST(nest_et_waiters_kept_both_outer_pipe) { nested_et_waiters(PIPE, BOTH_OUTER, 0, 0); }
 TEST(nest_et_waiters_kept_both_outer_pipe_et) { nested_et_waiters(PIPE, BOTH_OUTER, EPOLLET, 0); }
+/* the waiters block in ppoll or pselect on the outer instance's fd (anypoll_poll's own loop) */
+static void by(enum how h, enum source src, uint32_t inner_et, int drain)
+{
+    waiters_block_by = h;
+    nested_et_waiters(src, BOTH_OUTER, inner_et, drain);
+}
+TEST(nest_et_waiters_ppoll_refill_pipe) { by(BY_PPOLL, PIPE, 0, 2); }
+TEST(nest_et_waiters_ppoll_kept_pipe) { by(BY_PPOLL, PIPE, 0, 0); }
+TEST(nest_et_waiters_pselect_refill_eventfd) { by(BY_PSELECT, EVENTFD, 0, 2); }
+TEST(nest_et_waiters_pselect_kept_pipe_et) { by(BY_PSELECT, PIPE, EPOLLET, 0); }
