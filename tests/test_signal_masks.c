@@ -130,3 +130,96 @@ TEST(signal_mask_ppoll_pipe) { masked_matrix(PPOLL_PIPE); }
 TEST(signal_mask_ppoll_eventfd) { masked_matrix(PPOLL_EFD); }
 TEST(signal_mask_pselect_epoll_fd) { masked_matrix(PSELECT_EP); }
 TEST(signal_mask_pselect_pipe) { masked_matrix(PSELECT_PIPE); }
+
+/* A handled signal during a *blocking* call: poll, ppoll, select, pselect and epoll_wait fail
+ * with EINTR whatever SA_RESTART says; a blocking eventfd read fails with EINTR without
+ * SA_RESTART and is restarted with it (the kernel's -ERESTARTSYS), here until the kicker writes
+ * the eventfd after three handler runs. */
+enum blocking_kind { B_POLL_PIPE, B_POLL_EP, B_SELECT_EP, B_PSELECT_PIPE, B_EFD_READ };
+
+struct repeat_kick {
+    pthread_t target;
+    int efd; /* written once the handler ran three times */
+    atomic_int stop;
+};
+
+static void *kick_repeatedly(void *p)
+{
+    struct repeat_kick *k = p;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    int wrote = 0;
+    while (!atomic_load(&k->stop)) {
+        struct timespec tick = {0, 30 * 1000000L};
+        nanosleep(&tick, NULL);
+        if (ran >= 3 && !wrote) {
+            uint64_t one = 1;
+            if (T.write(k->efd, &one, sizeof one) != sizeof one) FAIL("eventfd write");
+            wrote = 1;
+        }
+        pthread_kill(k->target, SIGUSR1);
+    }
+    return NULL;
+}
+
+static void blocking_call(enum blocking_kind kind, int restart)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) FAIL("sigaction: %s", errno_name(errno));
+    ran = 0;
+    int ep = new_epoll(), efd = new_eventfd(0, 0), p[2];
+    make_pipe(p, O_NONBLOCK);
+    ADD(ep, p[0], EPOLLIN, 1);
+    struct repeat_kick k = {pthread_self(), efd, 0};
+    pthread_t t = start_thread(kick_repeatedly, &k);
+    struct pollfd pfd = {kind == B_POLL_EP ? ep : p[0], POLLIN, 0};
+    int fd = kind == B_SELECT_EP ? ep : p[0];
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    uint64_t v = 0;
+    errno = 0;
+    long r = -3;
+    switch (kind) {
+    case B_POLL_PIPE:
+    case B_POLL_EP: r = T.poll(&pfd, 1, -1); break;
+    case B_SELECT_EP: r = T.select(fd + 1, &rd, NULL, NULL, NULL); break;
+    case B_PSELECT_PIPE: r = T.pselect(fd + 1, &rd, NULL, NULL, NULL, NULL); break;
+    case B_EFD_READ: r = T.read(efd, &v, sizeof v); break;
+    }
+    int err = errno;
+    atomic_store(&k.stop, 1);
+    join_thread(t);
+    if (kind == B_EFD_READ && restart) {
+        if (r != (long)sizeof v || v != 1)
+            FAIL("blocking eventfd read under SA_RESTART: got %ld (%s), expected 8 bytes", r,
+                 errno_name(err));
+        CHECK(ran >= 3);
+    } else {
+        if (r != -1 || err != EINTR)
+            FAIL("blocking call (kind %d, SA_RESTART %d) during a handler: got %ld (%s), "
+                 "expected -1 EINTR", (int)kind, restart, r, errno_name(err));
+        CHECK(ran >= 1);
+    }
+    CLOSE(p[0]);
+    CLOSE(p[1]);
+    CLOSE(efd);
+    CLOSE(ep);
+}
+
+TEST(signal_blocking_poll_pipe_eintr) { blocking_call(B_POLL_PIPE, 0); }
+TEST(signal_blocking_poll_epoll_fd_eintr_even_with_sa_restart) { blocking_call(B_POLL_EP, 1); }
+TEST(signal_blocking_select_epoll_fd_eintr_even_with_sa_restart) { blocking_call(B_SELECT_EP, 1); }
+TEST(signal_blocking_pselect_pipe_eintr) { blocking_call(B_PSELECT_PIPE, 0); }
+TEST(signal_blocking_eventfd_read_eintr) { blocking_call(B_EFD_READ, 0); }
+TEST_EMULATION_GAP(signal_blocking_eventfd_read_restarted_with_sa_restart,
+                   "a blocking read of an emulated eventfd sleeps in poll(), which no handler "
+                   "restarts: EINTR even under SA_RESTART (docs/design.md, the eventfd object)")
+{
+    blocking_call(B_EFD_READ, 1);
+}
