@@ -13,11 +13,12 @@
 #include <string.h>
 #include <sys/select.h>
 
-static volatile sig_atomic_t ran;
+/* handler runs; atomic (lock-free, so signal-safe): the kicker thread reads it too */
+static atomic_int ran;
 static void on_usr1(int sig)
 {
     (void)sig;
-    ran++;
+    atomic_fetch_add(&ran, 1);
 }
 
 enum wait_kind { EPWAIT, EPWAIT2, PPOLL_EP, PPOLL_PIPE, PPOLL_EFD, PSELECT_EP, PSELECT_PIPE };
