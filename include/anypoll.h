@@ -247,6 +247,7 @@ ssize_t anypoll_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t anypoll_sendmsg(int fd, const struct msghdr *msg, int flags);
 int anypoll_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int anypoll_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int anypoll_shutdown(int fd, int how);
 int anypoll_close(int fd);
 int anypoll_dup(int fd);
 int anypoll_dup2(int oldfd, int newfd);
@@ -311,6 +312,7 @@ const char *const *anypoll_engine_names(void);
 #define sendmsg(...) anypoll_sendmsg(__VA_ARGS__)
 #define accept(...) anypoll_accept(__VA_ARGS__)
 #define accept4(...) anypoll_accept4(__VA_ARGS__)
+#define shutdown(...) anypoll_shutdown(__VA_ARGS__)
 #define close(...) anypoll_close(__VA_ARGS__)
 #define dup(...) anypoll_dup(__VA_ARGS__)
 #define dup2(...) anypoll_dup2(__VA_ARGS__)

@@ -14,8 +14,9 @@
  *     WAIT_NONE(ep);                        // nothing
  *     CHECK_EQ(T.close(ep), 0);
  *
- * Creating sockets and pipes (socketpair, pipe2, socket, bind, listen, connect, shutdown,
- * setsockopt) uses libc directly. Each case runs in its own fork()ed process with a watchdog and
+ * Creating sockets and pipes (socketpair, pipe2, socket, bind, listen, connect, setsockopt)
+ * uses libc directly; shutdown() goes through T.shutdown where its wake-up matters (a plain
+ * shutdown() still changes the socket, but the poll engine cannot see every wake-up of it). Each case runs in its own fork()ed process with a watchdog and
  * an fd-leak check; a failing CHECK reports `file:line: message` and ends that process, so a
  * case needs no cleanup on its failure paths (it must close everything on success).
  *
@@ -66,6 +67,7 @@ struct target {
     ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
     int (*accept)(int fd, struct sockaddr *addr, socklen_t *addrlen);
     int (*accept4)(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+    int (*shutdown)(int fd, int how);
     int (*close)(int fd);
     int (*dup)(int fd);
     int (*dup2)(int oldfd, int newfd);

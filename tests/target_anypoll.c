@@ -24,6 +24,7 @@ const struct target target_anypoll = {
     .recvfrom = anypoll_recvfrom,
     .sendto = anypoll_sendto,
     .recvmsg = anypoll_recvmsg,
+    .shutdown = anypoll_shutdown,
     .sendmsg = anypoll_sendmsg,
     .accept = anypoll_accept,
     .accept4 = anypoll_accept4,

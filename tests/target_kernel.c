@@ -55,6 +55,7 @@ const struct target target_kernel = {
     .recvfrom = recvfrom,
     .sendto = sendto,
     .recvmsg = recvmsg,
+    .shutdown = shutdown,
     .sendmsg = sendmsg,
     .accept = accept,
     .accept4 = accept4,

@@ -111,14 +111,20 @@ static void make_fifo(char *path, size_t n)
     if (mkfifo(path, 0600) != 0) FAIL("mkfifo %s: %s", path, errno_name(errno));
 }
 
+/* One end of the FIFO at path, non-blocking: O_RDONLY or O_WRONLY. */
+static int fifo_open(const char *path, int mode)
+{
+    int fd = open(path, mode | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) FAIL("open %s: %s", path, errno_name(errno));
+    return fd;
+}
+
 TEST(fifo_writer_closed)
 {
     char path[96];
     make_fifo(path, sizeof path);
-    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(r >= 0);
-    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(w >= 0);
+    int r = fifo_open(path, O_RDONLY);
+    int w = fifo_open(path, O_WRONLY);
     unlink(path);
     int ep = new_epoll();
     ADD(ep, r, EPOLLIN, 9);
@@ -139,10 +145,8 @@ TEST(fifo_reader_closed)
 {
     char path[96];
     make_fifo(path, sizeof path);
-    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(r >= 0);
-    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(w >= 0);
+    int r = fifo_open(path, O_RDONLY);
+    int w = fifo_open(path, O_WRONLY);
     unlink(path);
     int ep = new_epoll();
     ADD(ep, w, EPOLLOUT, 11);
@@ -158,13 +162,11 @@ TEST(fifo_reader_without_writer_yet)
 {
     char path[96];
     make_fifo(path, sizeof path);
-    int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(r >= 0);
+    int r = fifo_open(path, O_RDONLY);
     int ep = new_epoll();
     ADD(ep, r, EPOLLIN, 12);
     WAIT_NONE(ep);
-    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(w >= 0);
+    int w = fifo_open(path, O_WRONLY);
     unlink(path);
     WAIT_NONE(ep);
     write_str(w, "z");
@@ -174,6 +176,41 @@ TEST(fifo_reader_without_writer_yet)
     CLOSE(r);
     CLOSE(ep);
 }
+
+/* A FIFO's writer goes (HUP) and a new one opens it and writes: the HUP is gone and the data
+ * is a new edge (issue 13, item 4). `drained`: the old data was read before the writer went. */
+static void fifo_reopened(uint32_t et, int drained)
+{
+    char path[96];
+    make_fifo(path, sizeof path);
+    int r = fifo_open(path, O_RDONLY);
+    int w = fifo_open(path, O_WRONLY);
+    int ep = new_epoll();
+    ADD(ep, r, EPOLLIN | EPOLLRDHUP | et, 17);
+    WAIT_NONE(ep);
+    write_str(w, "a");
+    WAIT_EXPECT(ep, EV(EPOLLIN, 17));
+    if (drained) CHECK_EQ(drain_fd(r), 1);
+    CLOSE(w);
+    WAIT_EXPECT(ep, EV((drained ? 0 : EPOLLIN) | EPOLLHUP, 17));
+    if (et) WAIT_NONE(ep);
+    w = fifo_open(path, O_WRONLY);
+    unlink(path);
+    if (drained) WAIT_NONE(ep); /* a writer alone: nothing to read, no HUP */
+    else if (!et) WAIT_EXPECT(ep, EV(EPOLLIN, 17));
+    write_str(w, "b");
+    WAIT_EXPECT(ep, EV(EPOLLIN, 17));
+    if (et) WAIT_NONE(ep);
+    CHECK_EQ(drain_fd(r), drained ? 1 : 2);
+    CLOSE(w);
+    WAIT_EXPECT(ep, EV(EPOLLHUP, 17));
+    CLOSE(r);
+    CLOSE(ep);
+}
+
+TEST(fifo_reopened_et_new_edge) { fifo_reopened(EPOLLET, 1); }
+TEST(fifo_reopened_et_data_left_new_edge) { fifo_reopened(EPOLLET, 0); }
+TEST(fifo_reopened_lt) { fifo_reopened(0, 1); }
 
 TEST(socketpair_peer_shutdown_wr)
 {
@@ -218,5 +255,83 @@ TEST(socketpair_rdhup_only_when_asked)
     WAIT_EXPECT(ep, EV(EPOLLRDHUP, 16));
     CLOSE(sv[0]);
     CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* T.shutdown, out of reach of a function-like `shutdown` macro (tests/compat_win.h). */
+static int shut(int fd, int how) { return (T.shutdown)(fd, how); }
+
+/* Every shutdown() is a wake-up of the socket: an EPOLLET registration reports its whole mask
+ * again, even when the shutdown changes no bit poll() shows (issue 13, item 5). */
+TEST(socketpair_own_shutdown_edges_et)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 18);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 18));
+    CHECK_EQ(shut(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLRDHUP, 18));
+    MOD(ep, sv[0], EPOLLRDHUP | EPOLLOUT | EPOLLET, 19);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 19));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(sv[0], SHUT_RD), 0); /* no bit changes: still a wake-up */
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 19));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(sv[0], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP | EPOLLHUP, 19));
+    WAIT_NONE(ep);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* The same wake-up ends a blocked wait. */
+struct shut_kick {
+    int fd, how;
+    pid_t tid;
+    atomic_int armed;
+};
+
+static void *shut_later(void *p)
+{
+    struct shut_kick *k = p;
+    wait_until_blocked(k->tid, &k->armed);
+    if (shut(k->fd, k->how) != 0) FAIL("shutdown: %s", errno_name(errno));
+    return NULL;
+}
+
+TEST(socketpair_own_shutdown_rd_wakes_blocked_et_wait)
+{
+    int ep = new_epoll();
+    int sv[2];
+    make_socketpair(sv, SOCK_STREAM);
+    ADD(ep, sv[0], EPOLLRDHUP | EPOLLOUT | EPOLLET, 20);
+    CHECK_EQ(shut(sv[1], SHUT_WR), 0);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 20));
+    struct shut_kick k = {sv[0], SHUT_RD, current_tid(), 0};
+    pthread_t t = start_thread(shut_later, &k);
+    k.armed = 1;
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLRDHUP, 20));
+    join_thread(t);
+    CLOSE(sv[0]);
+    CLOSE(sv[1]);
+    CLOSE(ep);
+}
+
+/* A TCP socket's own shutdown(SHUT_RD) is a wake-up too. */
+TEST(tcp_own_shutdown_rd_edge_et)
+{
+    int c, s;
+    tcp_pair(&c, &s);
+    int ep = new_epoll();
+    ADD(ep, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 21);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 21));
+    WAIT_NONE(ep);
+    CHECK_EQ(shut(c, SHUT_RD), 0);
+    WAIT_EXPECT(ep, EV(EPOLLIN | EPOLLOUT | EPOLLRDHUP, 21));
+    WAIT_NONE(ep);
+    CLOSE(c);
+    CLOSE(s);
     CLOSE(ep);
 }

@@ -410,3 +410,100 @@ TEST(signalfd_readv_records)
     CHECK_ERR(T.readv(fd, iov, 2), EAGAIN);
     CLOSE(fd);
 }
+
+/* A signal sent to one thread is pending for that thread only: its signalfd (and an epoll
+ * instance watching it) is readable from that thread and not from another, in either order of
+ * looking, until that thread reads it (issue 13, item 3). */
+struct directed {
+    int sfd, ep;
+    atomic_int step; /* main and the thread take turns: odd steps are the thread's */
+};
+
+static void turn(struct directed *d, int mine)
+{
+    int64_t t0 = now_ns();
+    while (atomic_load(&d->step) != mine)
+        if (elapsed_ms(t0) > WAIT_MS) FAIL("never got turn %d", mine);
+        else sched_yield();
+}
+
+/* The signalfd as this thread sees it; with_epoll: through the instance too. (Only the thread
+ * with the signal looks through the instance: on the kernel a wait of another thread finds the
+ * signalfd not readable and takes its entry off the ready list, after which the instance is not
+ * readable from anywhere until the next signal.) */
+static void readable_here(struct directed *d, int yes, int with_epoll)
+{
+    POLL_EXPECT(d->sfd, POLLIN, 0, yes ? POLLIN : 0);
+    if (!with_epoll) return;
+    POLL_EXPECT(d->ep, POLLIN, 0, yes ? POLLIN : 0);
+    if (yes) WAIT_EXPECT(d->ep, EV(EPOLLIN, 1));
+    else WAIT_NONE(d->ep);
+}
+
+static void *directed_thread(void *arg)
+{
+    struct directed *d = arg;
+    atomic_store(&d->step, 1);
+    turn(d, 3);
+    readable_here(d, 1, 1); /* after main looked */
+    atomic_store(&d->step, 4);
+    turn(d, 5);
+    readable_here(d, 1, 1); /* still: main's looks took nothing */
+    struct signalfd_siginfo r;
+    read_one(d->sfd, &r);
+    CHECK_EQ(r.ssi_signo, SIGUSR1);
+    CHECK_EQ(r.ssi_code, SI_TKILL);
+    readable_here(d, 0, 1);
+    atomic_store(&d->step, 6);
+    return NULL;
+}
+
+TEST(signalfd_thread_directed_readiness_per_thread)
+{
+    block(SIGUSR1);
+    struct directed d = {.sfd = new_signalfd(SIGUSR1, 0, SFD_NONBLOCK), .ep = new_epoll()};
+    ADD(d.ep, d.sfd, EPOLLIN, 1);
+    pthread_t th = start_thread(directed_thread, &d);
+    turn(&d, 1);
+    CHECK_EQ(pthread_kill(th, SIGUSR1), 0);
+    readable_here(&d, 0, 0); /* not this thread's */
+    atomic_store(&d.step, 3);
+    turn(&d, 4);
+    readable_here(&d, 0, 0); /* the thread looked: still not this thread's */
+    atomic_store(&d.step, 5);
+    turn(&d, 6);
+    join_thread(th);
+    readable_here(&d, 0, 1);
+    CLOSE(d.ep);
+    CLOSE(d.sfd);
+}
+
+/* Two signalfds for one signal: taken through one of them, or by sigtimedwait, it is gone for
+ * the other too. */
+static void two_signalfds(int through_sigwait)
+{
+    block(SIGUSR2);
+    int a = new_signalfd(SIGUSR2, 0, SFD_NONBLOCK), b = new_signalfd(SIGUSR2, 0, SFD_NONBLOCK);
+    int ep = new_epoll();
+    ADD(ep, b, EPOLLIN, 2);
+    CHECK_EQ(kill(getpid(), SIGUSR2), 0);
+    POLL_EXPECT(a, POLLIN, WAIT_MS, POLLIN);
+    POLL_EXPECT(b, POLLIN, WAIT_MS, POLLIN);
+    WAIT_EXPECT(ep, EV(EPOLLIN, 2));
+    if (through_sigwait) {
+        consume(SIGUSR2);
+    } else {
+        struct signalfd_siginfo r;
+        read_one(a, &r);
+        CHECK_EQ(r.ssi_signo, SIGUSR2);
+    }
+    POLL_EXPECT(a, POLLIN, 0, 0);
+    POLL_EXPECT(b, POLLIN, 0, 0);
+    WAIT_NONE(ep);
+    CLOSE(ep);
+    CLOSE(b);
+    CLOSE(a);
+}
+
+TEST(signalfd_two_fds_signal_read_through_one) { two_signalfds(0); }
+TEST(signalfd_two_fds_signal_taken_by_sigtimedwait) { two_signalfds(1); }

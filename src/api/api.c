@@ -326,6 +326,17 @@ ssize_t anypoll_recvmsg(int fd, struct msghdr *msg, int flags)
     return seen(e, fd, AP_IO_IN, ap_sys_recvmsg(fd, msg, flags), asked);
 }
 
+/* A shutdown changes the socket's state: the kernel wakes its watchers even when no readiness
+ * bit moves (SHUT_RD after the peer's SHUT_WR), and the engine must hear of it. */
+int anypoll_shutdown(int fd, int how)
+{
+    ENGINE_OR_FAIL(e);
+    NOT_A_SOCKET_IF_OWNED(e, fd);
+    int r = ap_sys_shutdown(fd, how);
+    if (r == 0) seen(e, fd, AP_IO_SHUTDOWN, 0, 0);
+    return r;
+}
+
 ssize_t anypoll_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     ENGINE_OR_FAIL(e);

@@ -149,6 +149,7 @@ EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *addrlen, int flags)
     return anypoll_accept4(fd, SA(addr), addrlen, flags);
 }
 
+EXPORT int shutdown(int fd, int how) { return anypoll_shutdown(fd, how); }
 EXPORT int close(int fd) { return anypoll_close(fd); }
 EXPORT int dup(int fd) { return anypoll_dup(fd); }
 EXPORT int dup2(int oldfd, int newfd) { return anypoll_dup2(oldfd, newfd); }

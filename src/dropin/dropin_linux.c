@@ -88,6 +88,8 @@ EXPORT long syscall(long n, ...)
         return anypoll_accept((int)a, (struct sockaddr *)b, (socklen_t *)c);
     case SYS_accept4:
         return anypoll_accept4((int)a, (struct sockaddr *)b, (socklen_t *)c, (int)d);
+    case SYS_shutdown:
+        return anypoll_shutdown((int)a, (int)b);
     case SYS_close:
         return anypoll_close((int)a);
     case SYS_dup:

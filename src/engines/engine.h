@@ -16,7 +16,8 @@
 
 #include "anypoll.h"
 
-enum ap_io_dir { AP_IO_IN, AP_IO_OUT, AP_IO_ACCEPT };
+/* AP_IO_SHUTDOWN: a successful shutdown() (res 0), a wake-up of the socket whatever it changed */
+enum ap_io_dir { AP_IO_IN, AP_IO_OUT, AP_IO_ACCEPT, AP_IO_SHUTDOWN };
 
 struct ap_engine {
     const char *name;

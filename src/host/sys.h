@@ -45,6 +45,7 @@ ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
 ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
                       socklen_t al);
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags);
+int ap_sys_shutdown(int fd, int how);
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags);
 int ap_sys_accept4(int fd, struct sockaddr *a, socklen_t *al, int flags);
 int ap_sys_close(int fd);

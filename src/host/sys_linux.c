@@ -70,6 +70,7 @@ ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags)
 {
     return SYS3(__NR_recvmsg, fd, m, flags);
 }
+int ap_sys_shutdown(int fd, int how) { return (int)SYS3(__NR_shutdown, fd, how, 0); }
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags)
 {
     return SYS3(__NR_sendmsg, fd, m, flags);

@@ -38,6 +38,7 @@ ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct
     return sendto(fd, buf, n, flags, a, al);
 }
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
+int ap_sys_shutdown(int fd, int how) { return shutdown(fd, how); }
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
 int ap_sys_close(int fd) { return close(fd); }
 int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)

@@ -180,6 +180,12 @@ static int to_wsabuf(const struct iovec *iov, int n, WSABUF *b)
     return 0;
 }
 
+int ap_sys_shutdown(int fd, int how)
+{
+    ap_win_startup();
+    return shutdown((SOCKET)fd, how) == SOCKET_ERROR ? (int)fail() : 0; /* SD_* == SHUT_* */
+}
+
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags)
 {
     ap_win_startup();

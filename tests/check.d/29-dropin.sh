@@ -20,7 +20,7 @@
 #   dropin-syscall       syscall(): epoll/eventfd numbers reach anypoll, io_uring_setup is ENOSYS
 #   dropin-run           `anypoll run` finds the library and keeps its exit codes
 
-DROPIN_NAMES='epoll_create epoll_create1 epoll_ctl epoll_wait epoll_pwait epoll_pwait2 eventfd eventfd_read eventfd_write timerfd_create timerfd_settime timerfd_gettime signalfd read write readv writev recv send recvfrom sendto recvmsg sendmsg accept accept4 close dup dup2 dup3 fcntl fcntl64 poll ppoll select pselect syscall __read_chk __recv_chk __recvfrom_chk __poll_chk __ppoll_chk'
+DROPIN_NAMES='epoll_create epoll_create1 epoll_ctl epoll_wait epoll_pwait epoll_pwait2 eventfd eventfd_read eventfd_write timerfd_create timerfd_settime timerfd_gettime signalfd read write readv writev recv send recvfrom sendto recvmsg sendmsg accept accept4 shutdown close dup dup2 dup3 fcntl fcntl64 poll ppoll select pselect syscall __read_chk __recv_chk __recvfrom_chk __poll_chk __ppoll_chk'
 
 dropin_build() {
     build_native || return 1

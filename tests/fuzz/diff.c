@@ -448,7 +448,7 @@ static void exec_op(const struct op *ops, int i, struct rec *recs)
             break;
         }
         r->val = (uint64_t)objid[o->a] << 8 | (uint64_t)endb[o->a] << 4 | kinds[o->a];
-        ret = shutdown(fa, o->i);
+        ret = X->shutdown(fa, o->i); /* through anypoll: every shutdown is a wake-up (issue 13) */
         break;
     case O_POLL: {
         struct pollfd p = {fa, (short)o->m, 0};

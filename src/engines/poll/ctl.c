@@ -149,7 +149,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
                 errno = ENOMEM;
                 goto out;
             }
-            if (o->kind == AP_KIND_EPOLL) ep->nnested++;
+            if (o->kind == AP_KIND_EPOLL) ap_poll_nested_count(ep, +1);
             if (o->kind == AP_KIND_SIGNALFD) ep->nsigfd++;
         }
         queue_if_ready(ep, r);

@@ -284,6 +284,18 @@ static int ep_fcntl(int fd, int cmd, intptr_t arg)
     return r;
 }
 
+/* The program's I/O on a plain fd: evidence for EPOLLET registrations, and a drain that
+ * instances watching this fd's instance must hear of. */
+static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
+{
+    if (dir == AP_IO_SHUTDOWN) {
+        ap_poll_shutdown_seen(fd);
+        return;
+    }
+    ap_poll_io_seen(fd, dir, res, err, asked);
+    ap_poll_nested_io_seen(fd, dir, res, err, asked);
+}
+
 const struct ap_engine ap_engine_poll = {
     .name = "poll",
     .usable = usable,
@@ -299,7 +311,7 @@ const struct ap_engine ap_engine_poll = {
     .read = ep_read,
     .write = ep_write,
     .poll = ap_poll_ep_poll,
-    .io_seen = ap_poll_io_seen,
+    .io_seen = io_seen,
     .io_reading = ap_poll_io_reading,
     .close = ep_close,
     .dup_to = ep_dup_to,

@@ -79,10 +79,15 @@ void ap_poll_mark_pending(struct ap_reg *r)
     ep->pending_tail = &r->pnext;
 }
 
+/* EPOLLET registrations that poll() cannot watch for their next edge: data joining data already
+ * reported, and a FIFO (or tty) whose HUP was reported — no longer polled, since poll() would
+ * report HUP for ever, yet a new writer can open it and write (a new edge on the kernel). */
 static int is_suspect(const struct ap_reg *r)
 {
-    return !r->dead && !r->disabled && (r->events & EPOLLET) && r->obj->kind == AP_KIND_PLAIN &&
-           (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
+    if (r->dead || r->disabled || !(r->events & EPOLLET) || r->obj->kind != AP_KIND_PLAIN)
+        return 0;
+    if ((r->seen & EPOLLHUP) && r->obj->stream && !r->obj->socket) return 1;
+    return (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
 void ap_poll_update_suspect(struct ap_reg *r)
@@ -321,9 +326,14 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
         uint32_t pending = ((key & EPOLLIN) && r->in_seq != in ? EPOLLIN : 0) |
                            ((key & EPOLLOUT) && r->out_seq != out ? EPOLLOUT : 0);
         /* checked at next look */
-        if ((r->events & pending) && !r->disabled) ap_poll_ready_add(r->ep, r);
+        int hit = (r->events & pending) && !r->disabled;
+        if (hit) ap_poll_ready_add(r->ep, r);
         ap_poll_ep_wake(r->ep);
-        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers) {
+        /* The instance wakes its own watchers only when the wake-up reached the registration
+         * (the kernel's callback stops at a disabled one or one whose interest misses the key:
+         * an eventfd read, key OUT, is no new edge for an instance watching IN of it), and
+         * only once: a look that took the wake-up first (wait.c, look_at_owned) told them. */
+        if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers && hit) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
             notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
         }

@@ -23,7 +23,7 @@
  * (an eventfd write never does: it stays async-signal-safe); everything else here runs under it.
  *
  * Globals shared between files: only the EPOLLET counters and list below, owned (written) by
- * registrations.c, read by evidence.c. (fdtable.c keeps its table to itself.)
+ * registrations.c, read by evidence.c, and the count of nested instances, read by wait.c. (fdtable.c keeps its table to itself.)
  */
 #ifndef AP_POLL_ENGINE_H
 #define AP_POLL_ENGINE_H
@@ -54,6 +54,7 @@ struct ap_reg {
     unsigned gen;       /* ep->gen when `level` was observed */
     uint64_t in_seq, out_seq; /* owned targets: sequences last looked at */
     long nread;         /* EPOLLET: queue size after the last report, -1 unknown */
+    uint32_t nseen;     /* plain: bits a look at ep as a nested instance saw high, not low since */
     int susp;           /* index in ep->susp, or -1 */
     int owned_idx;      /* index in ep->owned, or -1 */
     unsigned disabled : 1, dead : 1, on_ready : 1, on_pending : 1, candidate : 1;
@@ -129,10 +130,13 @@ void ap_poll_obj_changed(struct ap_obj *o);
 extern atomic_long ap_poll_et_plain_regs;
 extern atomic_long ap_poll_et_dgram_regs;
 extern struct ap_reg *ap_poll_et_dgram_list;
+/* Registrations of instances in instances (written by ap_poll_nested_count only). */
+extern atomic_long ap_poll_nested_regs;
 
 struct ap_reg *ap_poll_reg_find(struct ap_epoll *ep, int fd, struct ap_obj *o);
 int ap_poll_hash_insert(struct ap_epoll *ep, struct ap_reg *r);
 void ap_poll_et_count(struct ap_reg *r, long delta);
+void ap_poll_nested_count(struct ap_epoll *ep, int delta);
 void ap_poll_reg_kill(struct ap_reg *r);
 int ap_poll_pollable(const struct stat *st);
 int ap_poll_fd_is_open(int fd);
@@ -147,6 +151,8 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
                     const struct timespec *ts, const sigset_t *sigmask);
 int ap_poll_ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                     const sigset_t *sigmask);
+void ap_poll_nested_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked);
+void ap_poll_shutdown_seen(int fd);
 
 /* --- evidence.c ------------------------------------------------------------------------------ */
 

@@ -102,6 +102,15 @@ void ap_poll_et_count(struct ap_reg *r, long delta)
     }
 }
 
+/* Registrations of an instance in another: while there are none, the program's reads have no
+ * nested instance to tell of a drain (ap_poll_nested_io_seen) and skip the lock. */
+atomic_long ap_poll_nested_regs;
+void ap_poll_nested_count(struct ap_epoll *ep, int delta)
+{
+    ep->nnested += delta;
+    atomic_fetch_add_explicit(&ap_poll_nested_regs, delta, memory_order_relaxed);
+}
+
 /* Removes a registration from everything; its memory goes when no poll() can refer to it. */
 void ap_poll_reg_kill(struct ap_reg *r)
 {
@@ -116,7 +125,7 @@ void ap_poll_reg_kill(struct ap_reg *r)
         struct ap_reg *last = ep->owned[--ep->nowned];
         ep->owned[r->owned_idx] = last;
         last->owned_idx = r->owned_idx;
-        if (r->obj->kind == AP_KIND_EPOLL) ep->nnested--;
+        if (r->obj->kind == AP_KIND_EPOLL) ap_poll_nested_count(ep, -1);
         if (r->obj->kind == AP_KIND_SIGNALFD) ep->nsigfd--;
     }
     if (r->on_pending) {

@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ struct pollset {
     struct ap_reg **preg;
     int n, cap;
     int nready; /* what the last poll() of it returned */
+    int masked; /* nested entries not asked for bits already seen high: look at them per tick */
     int borrowed; /* pfd/preg are the instance's own */
 };
 
@@ -47,12 +50,23 @@ static void set_free(struct pollset *s)
 }
 
 /* Appends what must wake a wait on `ep`: its wake channel and its plain fds, and the same for
- * every instance nested in it. Entries are marked by a NULL registration. */
+ * every instance nested in it. Entries are marked by a NULL registration. A plain fd is asked
+ * only for the bits no look at `ep` saw high yet (nseen): a level already seen is no news for
+ * the instances watching `ep`, and asking for it again would wake us at once, for ever (a
+ * readable pipe under an edge-triggered outer registration made its waiters spin). Such
+ * entries are counted in `masked`: the wait looks at them every tick, to see them go low. */
 static int set_append_instance(struct pollset *s, struct ap_epoll *ep, int depth)
 {
     if (set_reserve(s, ep->npfd) < 0) return -1;
     for (int i = 0; i < ep->npfd; i++) { /* not revents: a waiter's poll() may be writing it */
-        s->pfd[s->n] = (struct pollfd){.fd = ep->pfd[i].fd, .events = ep->pfd[i].events};
+        struct pollfd p = {.fd = ep->pfd[i].fd, .events = ep->pfd[i].events};
+        uint32_t nseen = i > 0 && ep->preg[i] ? ep->preg[i]->nseen : 0;
+        if (nseen) {
+            s->masked++;
+            p.events &= (short)~ap_poll_to_poll(nseen);
+            if (nseen & (EPOLLERR | EPOLLHUP)) p.fd = -1; /* poll would report them always */
+        }
+        s->pfd[s->n] = p;
         s->preg[s->n++] = i == 0 ? &ep->wake_reg : NULL; /* nested fds only wake us */
     }
     for (int i = 0; depth < AP_EP_MAX_NESTS && i < ep->nowned; i++)
@@ -157,6 +171,16 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
     if (p != stackp) free(p);
 }
 
+/* Waiters on the instances that watch `ep` (at any depth) must look again (a
+ * wake-up of `ep` they may not have heard of) or build their sets again. */
+static void wake_nesting(struct ap_epoll *ep, int depth)
+{
+    for (struct ap_reg *w = ep->base.watchers; w && depth < AP_EP_MAX_NESTS; w = w->wnext) {
+        ap_poll_ep_wake(w->ep);
+        wake_nesting(w->ep, depth + 1);
+    }
+}
+
 /* Objects anypoll owns: their level is known without a system call, their edges are counted.
  * Entries that become ready join the ready list in the order of their wake-ups (stamps), as
  * the kernel's callbacks would have queued them. */
@@ -166,7 +190,7 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
     uint64_t stacks[16];
     struct ap_reg **join = ep->nowned <= 16 ? stackj : malloc((size_t)ep->nowned * sizeof *join);
     uint64_t *when = ep->nowned <= 16 ? stacks : malloc((size_t)ep->nowned * sizeof *when);
-    int njoin = 0;
+    int njoin = 0, nested_woke = 0;
     for (int i = 0; i < ep->nowned; i++) {
         struct ap_reg *r = ep->owned[i];
         if (r->disabled) continue;
@@ -186,6 +210,9 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
         uint64_t stamp = 0;
         if (woke_in) stamp = atomic_load(&sh->in_stamp);
         if (woke_out && atomic_load(&sh->out_stamp) > stamp) stamp = atomic_load(&sh->out_stamp);
+        /* a wake-up this look takes before its notification (ap_poll_obj_changed) ran is a
+         * wake-up of this instance for its watchers, told once: here, not there again */
+        if ((woke_in || woke_out) && !r->disabled && ep->base.watchers) nested_woke = 1;
         r->in_seq = in;
         r->out_seq = out;
         r->level = lv;
@@ -212,6 +239,10 @@ static void look_at_owned(struct ap_epoll *ep, int depth)
             join[j - 1] = x;
         }
     for (int i = 0; i < njoin; i++) ap_poll_ready_add(ep, join[i]);
+    if (nested_woke) {
+        atomic_fetch_add(&ep->base.sh->in_seq, 1);
+        wake_nesting(ep, 0);
+    }
     if (join != stackj) free(join);
     if (when != stacks) free(when);
 }
@@ -267,6 +298,20 @@ int ap_poll_ep_has_events(struct ap_epoll *ep, int depth)
     if (!s.borrowed) ep->inpoll++;
     evaluate(ep, &s, POLL_NOW, 1, depth);
     if (!s.borrowed) ep->inpoll--;
+    /* What this look saw of the plain fds: a bit high that no look saw high before is a
+     * wake-up of this instance, which its edge-triggered watchers see as a new edge (the
+     * kernel's callback wakes the instance's watchers at every wake-up of an fd it holds). */
+    int woke = 0;
+    for (int i = 1; i < ep->npfd && i < s.n; i++) {
+        struct ap_reg *r = s.preg[i];
+        if (!r || r->dead || r->disabled || !r->obj || r->obj->kind != AP_KIND_PLAIN) continue;
+        uint32_t lv = (s.pfd[i].revents & POLLNVAL) ? 0
+                                                    : ap_poll_from_poll(s.pfd[i].revents) &
+                                                          ap_poll_watched(r);
+        woke |= (lv & ~r->nseen) != 0;
+        r->nseen = lv;
+    }
+    if (woke) atomic_fetch_add(&ep->base.sh->in_seq, 1);
     set_free(&s);
     for (struct ap_reg *r = ep->ready.rnext; r != &ep->ready; r = r->rnext)
         if (deliverable(ep, r)) return 1;
@@ -323,7 +368,80 @@ static int deliver(struct ap_epoll *ep, struct epoll_event *out, int max)
     return n;
 }
 
+/* A read through anypoll that drained a plain fd (EAGAIN, or a short read of a stream): bits a
+ * look at a nested instance saw high went low, so the next data is a new wake-up, even if it
+ * comes before any tick could see the fd low. */
+void ap_poll_nested_io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t asked)
+{
+    if (!atomic_load_explicit(&ap_poll_nested_regs, memory_order_relaxed) || dir == AP_IO_OUT)
+        return;
+    if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
+    int again = res < 0 && (err == EAGAIN || err == EWOULDBLOCK);
+    if (!again && res < 0) return;
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    if (!again && !(o && o->stream && res > 0 && (size_t)res < asked)) o = NULL;
+    for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
+        if (!(r->nseen & EV_IN) || (r->nseen & (EPOLLRDHUP | EPOLLHUP))) continue;
+        r->nseen &= ~(uint32_t)EV_IN;
+        wake_nesting(r->ep, 0);
+    }
+    ap_unlock();
+}
+
+/* A shutdown() through anypoll succeeded on fd: the kernel wakes every watcher of the socket
+ * (sk_state_change, no key), so each EPOLLET registration reports its whole mask again — also
+ * when no bit poll() shows moved, as for SHUT_RD after the peer's SHUT_WR. Queued here, the
+ * entry is looked at closely (its level of the moment) by the next evaluation. */
+void ap_poll_shutdown_seen(int fd)
+{
+    if (ap_fd_kind(fd) != AP_KIND_PLAIN) return;
+    ap_lock();
+    struct ap_obj *o = ap_fd_obj(fd);
+    for (struct ap_reg *r = o ? o->watchers : NULL; r; r = r->wnext) {
+        if (r->disabled || !(r->events & EPOLLET)) continue;
+        ap_poll_ready_add(r->ep, r);
+        ap_poll_ep_wake(r->ep);
+        if (r->ep->base.watchers) { /* a wake-up of the instance too */
+            atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
+            wake_nesting(r->ep, 0);
+        }
+    }
+    ap_unlock();
+}
+
 /* --- the wait ---------------------------------------------------------------------------- */
+
+/* A wait that blocks more than once (a wake-up with nothing to report for this wait, a tick)
+ * runs code between its poll() calls. A handled signal arriving there would run its handler
+ * outside poll(), and the next poll() would sleep on: the kernel's wait ends with EINTR
+ * whenever a handler runs while it sleeps. So from its first blocking poll() on, a wait holds
+ * every asynchronous signal and lets poll() alone take them, with the caller's mask (or the
+ * wait's own) applied atomically: a handler then runs only inside poll(), which fails with
+ * EINTR, and one arriving while the wait evaluates stays pending until the next poll() — or
+ * until the wait returns events, as the kernel's wait prefers events to a signal. Synchronous
+ * signals are never held (a fault while they are blocked would kill the process). */
+static void hold_signals(sigset_t *caller_mask, int *held)
+{
+    sigset_t all;
+    sigfillset(&all);
+    static const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++) sigdelset(&all, sync_sigs[i]);
+    *held = pthread_sigmask(SIG_BLOCK, &all, caller_mask) == 0;
+}
+
+static void release_signals(const sigset_t *caller_mask, int held, int err)
+{
+    if (!held) return;
+    pthread_sigmask(SIG_SETMASK, caller_mask, NULL); /* a signal held since runs its handler now */
+    errno = err;
+}
+
+/* The mask a blocking poll() of a wait applies: the wait's own, else the caller's. */
+static const sigset_t *poll_mask(const sigset_t *sigmask, const sigset_t *caller_mask, int held)
+{
+    return sigmask || !held ? sigmask : caller_mask;
+}
 
 static struct ap_epoll *epoll_of(int epfd)
 {
@@ -363,7 +481,8 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
     /* A wait that may block and has nothing queued goes straight to the blocking poll(), which
      * returns at once if anything is ready: one system call per wake-up, not two. */
     int may_block = ts ? (ts->tv_sec || ts->tv_nsec) : ms != 0;
-    int n = 0, all_suspects = 1;
+    int n = 0, all_suspects = 1, sigs_held = 0;
+    sigset_t caller_mask;
     int do_poll = may_block && ep->ready.rnext == &ep->ready ? 0 : POLL_NOW;
     struct pollset s = {0};
     for (;;) {
@@ -406,7 +525,8 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         }
         /* Suspects, and signals directed at this very thread (the helper thread sees only the
          * process's), are looked at every tick while blocked. */
-        int ticking = (ep->nsusp > 0 || ep->nsigfd > 0) && (left < 0 || left > SUSPECT_TICK_NS);
+        int ticking = (ep->nsusp > 0 || ep->nsigfd > 0 || s.masked > 0) &&
+                      (left < 0 || left > SUSPECT_TICK_NS);
         if (ticking) left = SUSPECT_TICK_NS;
         struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
         for (int i = 0; i < s.n; i++) s.pfd[i].revents = 0;
@@ -415,8 +535,10 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         ep->waiters++;
         struct ap_blocked me = {ep->wake_gen, ep->blocked};
         ep->blocked = &me;
+        if (!sigs_held) hold_signals(&caller_mask, &sigs_held);
         ap_unlock();
-        int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t, sigmask);
+        int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t,
+                              poll_mask(sigmask, &caller_mask, sigs_held));
         s.nready = pr;
         int perr = errno;
         ap_lock();
@@ -453,6 +575,7 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
     ep->base.busy--;
     ap_poll_release_if_unused(&ep->base);
     ap_unlock();
+    release_signals(&caller_mask, sigs_held, errno);
     return n;
 }
 
@@ -498,9 +621,12 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
         return -1;
     }
     ap_clockd_ensure(); /* a fork child's timers need the helper thread */
-    for (nfds_t i = 0; i < nfds && !any; i++) any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL;
+    for (nfds_t i = 0; i < nfds && !any; i++)
+        any = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL || ap_fd_kind(fds[i].fd) == AP_KIND_SIGNALFD;
     if (!any) return ap_sys_ppoll(fds, nfds, ts, sigmask);
     int64_t deadline = deadline_of(-1, ts);
+    int sigs_held = 0;
+    sigset_t caller_mask;
     int *where = malloc((size_t)nfds * sizeof *where); /* plain entry i is s.pfd[where[i]] */
     if (!where) {
         errno = ENOMEM;
@@ -508,15 +634,30 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
     }
     for (;;) {
         struct pollset s = {0};
-        int ready = 0, failed = 0;
-        for (nfds_t i = 0; i < nfds; i++) where[i] = -2; /* -2 untouched, -1 an instance */
+        int ready = 0, failed = 0, sigfds = 0;
+        /* -2 untouched, -1 an instance, -3 a signalfd */
+        for (nfds_t i = 0; i < nfds; i++) where[i] = -2;
         ap_lock();
         failed = set_reserve(&s, (int)nfds) < 0;
         for (nfds_t i = 0; !failed && i < nfds; i++) {
             struct ap_obj *o = ap_fd_kind(fds[i].fd) == AP_KIND_EPOLL ? ap_fd_obj(fds[i].fd) : NULL;
             fds[i].revents = 0;
             where[i] = -1;
-            if (o && o->kind == AP_KIND_EPOLL) {
+            struct ap_obj *sfd =
+                ap_fd_kind(fds[i].fd) == AP_KIND_SIGNALFD ? ap_fd_obj(fds[i].fd) : NULL;
+            if (sfd && sfd->kind == AP_KIND_SIGNALFD) {
+                /* A signalfd is readable while a signal of its mask is pending for the process
+                 * or for *this* thread: its level is computed here, in the polling thread (the
+                 * level its socket shows is the last looker's, another thread's perhaps, or
+                 * stale once another signalfd or sigtimedwait took the signal); while blocked,
+                 * looked at every tick. */
+                where[i] = -3;
+                sigfds++;
+                if ((ap_poll_file_level(sfd) & EPOLLIN) && (fds[i].events & POLLIN)) {
+                    fds[i].revents = POLLIN;
+                    ready++;
+                }
+            } else if (o && o->kind == AP_KIND_EPOLL) {
                 if ((fds[i].events & (POLLIN | POLLRDNORM)) &&
                     ap_poll_ep_has_events(ap_poll_as_epoll(o), 1)) {
                     fds[i].revents = fds[i].events & (POLLIN | POLLRDNORM);
@@ -542,9 +683,15 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
         int pr = 0, perr = 0;
         if (!failed) {
             struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+            /* s.masked: nested fds seen high are looked at again every tick; signalfds too */
+            if (!ready && (s.masked || sigfds) && (left < 0 || left > SUSPECT_TICK_NS)) t.tv_sec = 0,
+                t.tv_nsec = SUSPECT_TICK_NS, left = SUSPECT_TICK_NS;
+            if (!ready && left != 0 && !sigs_held) hold_signals(&caller_mask, &sigs_held);
+            /* With an instance ready the answer is known: the plain fds are only looked at, and
+             * a signal the mask lets through is no reason to fail. */
             pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, ready || left == 0 ? &(struct timespec){0, 0}
                                                   : left < 0 ? NULL : &t,
-                              ready || left == 0 ? NULL : sigmask);
+                              ready ? NULL : poll_mask(sigmask, &caller_mask, sigs_held));
             perr = errno;
         }
 
@@ -570,11 +717,12 @@ static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *t
         set_free(&s);
         if (failed || pr < 0) {
             free(where);
-            errno = failed ? ENOMEM : perr;
+            release_signals(&caller_mask, sigs_held, failed ? ENOMEM : perr);
             return -1;
         }
         if (count || (deadline >= 0 && ap_sys_now_ns() >= deadline)) {
             free(where);
+            release_signals(&caller_mask, sigs_held, errno);
             return count;
         }
     }

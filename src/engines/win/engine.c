@@ -138,6 +138,11 @@ static void io_seen(int fd, enum ap_io_dir dir, ssize_t res, int err, size_t ask
     for (struct obj *ep = ap_win_instances; ep; ep = ep->next_ep) {
         for (struct reg *r = ep->regs; r; r = r->next) {
             if (r->fd != fd || r->target || !(r->events & EPOLLET) || r->disabled) continue;
+            if (dir == AP_IO_SHUTDOWN) { /* the kernel wakes every watcher: an edge */
+                ap_win_raise_edge(r);
+                ap_win_wake(ep);
+                break;
+            }
             int arrived = res > (dir == AP_IO_ACCEPT ? -1 : 0) &&
                           (!(r->seen & side) || (dir == AP_IO_IN && res > r->inq));
             if (dir == AP_IO_IN && res > 0) r->inq = r->inq > res ? r->inq - (long)res : 0;
