@@ -425,7 +425,8 @@ static void hold_signals(sigset_t *caller_mask, int *held)
 {
     sigset_t all;
     sigfillset(&all);
-    static const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    /* not static: the signal numbers are run-time values on some hosts (Cosmopolitan) */
+    const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
     for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++) sigdelset(&all, sync_sigs[i]);
     *held = pthread_sigmask(SIG_BLOCK, &all, caller_mask) == 0;
 }
