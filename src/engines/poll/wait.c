@@ -99,6 +99,18 @@ static int set_build(struct pollset *s, struct ap_epoll *ep)
     return 0;
 }
 
+/* A fresh poll set for ep, the old one freed: -1 with ENOMEM. */
+static int set_rebuild(struct pollset *s, struct ap_epoll *ep)
+{
+    set_free(s);
+    if (set_build(s, ep) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ep->changed = 0;
+    return 0;
+}
+
 /* Takes in what one poll() said. Level-triggered entries get their level for this round;
  * EPOLLET entries with a new bit become candidates for a full look. */
 static void take_results(struct ap_epoll *ep, struct pollset *s, int nready, struct ap_reg **cand,
@@ -488,14 +500,9 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
     struct pollset s = {0};
     for (;;) {
         ap_poll_apply_pending(ep);
-        if (do_poll == POLL_NOW) {
-            set_free(&s);
-            if (set_build(&s, ep) < 0) {
-                errno = ENOMEM;
-                n = -1;
-                break;
-            }
-            ep->changed = 0;
+        if (do_poll == POLL_NOW && set_rebuild(&s, ep) < 0) {
+            n = -1;
+            break;
         }
         if (evaluate(ep, &s, do_poll, all_suspects, 0) < 0) {
             errno = ENOMEM;
@@ -515,14 +522,9 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
         }
         /* Block. Patches made while we sleep wait for us to come back. */
         ap_poll_apply_pending(ep);
-        if (ep->changed || !s.borrowed || ep->nnested) {
-            set_free(&s);
-            if (set_build(&s, ep) < 0) {
-                errno = ENOMEM;
-                n = -1;
-                break;
-            }
-            ep->changed = 0;
+        if ((ep->changed || !s.borrowed || ep->nnested) && set_rebuild(&s, ep) < 0) {
+            n = -1;
+            break;
         }
         /* Suspects, and signals directed at this very thread (the helper thread sees only the
          * process's), are looked at every tick while blocked. */
