@@ -313,9 +313,35 @@ step_asan() { # TARGET
     suite "${SLOW[@]}" build/asan/conformance --target "$1"
 }
 
+# tsan_deviation TARGET CASE — why TSan cannot run CASE on TARGET (nothing if it can). TSan runs a
+# handler only when the thread next enters a call it intercepts; a system call anypoll makes
+# itself (the native engine's, inline) that SA_RESTART restarts never returns to let it.
+tsan_deviation() {
+    case $1:$2 in
+    native:signal_blocking_eventfd_read_restarted_with_sa_restart)
+        echo "TSan defers the handler to the next intercepted call, and the native engine's read is a raw system call that SA_RESTART restarts: the handler never runs, the case waits for it forever"
+        ;;
+    esac
+}
+
 step_tsan() { # TARGET
     build_tsan || return 1
-    suite "${SLOW[@]}" build/tsan/conformance --target "$1"
+    local run=("${SLOW[@]}" build/tsan/conformance --target "$1") all c d keep=() nskip=0
+    all=$(t "${run[@]}" --list) || {
+        why "--list failed"
+        return 1
+    }
+    for c in $all; do
+        d=$(tsan_deviation "$1" "$c")
+        if [ -n "$d" ]; then
+            echo "not run under TSan: $c ($d)"
+            nskip=$((nskip + 1))
+        else
+            keep+=("$c")
+        fi
+    done
+    suite "${run[@]}" "${keep[@]}" || return 1
+    [ $nskip -eq 0 ] || why "$SUITE_RESULT; not run: $nskip case(s) TSan cannot run (listed in the log)"
 }
 
 step_valgrind() {
