@@ -13,9 +13,12 @@ BENCH_LIBS  = -Wl,-Bstatic -levent_core -levent_pthreads -Wl,-Bdynamic -lev -lm
 .PHONY: bench bench-quick bench-programs
 bench-programs: $(BENCH_PROGS) $(BUILD)/anypoll
 
-$(BUILD)/bench/%: bench/%.c $(wildcard bench/harness*) $(BUILD)/libanypoll.a
+# Linked with libanypoll-prefixed.a (no drop-in): with libanypoll.a the drop-in's epoll_wait,
+# read and write would take the place of glibc's, and the `epoll` contender would measure
+# anypoll's native engine instead of glibc (the anypoll contenders call anypoll_* by name).
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/harness*) $(BUILD)/libanypoll-prefixed.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Ibench -o $@ $< $(filter bench/harness%.c,$(wildcard bench/*.c)) $(BUILD)/libanypoll.a $(BENCH_LIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Ibench -o $@ $< $(filter bench/harness%.c,$(wildcard bench/*.c)) $(BUILD)/libanypoll-prefixed.a $(BENCH_LIBS) $(LDFLAGS_ALL)
 
 # The tools are installed first, then the programs are built in a second make (see `check`).
 bench:

@@ -18,13 +18,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The engine in use: the chosen one read inline (one atomic load), the choice out of line. */
 #define ENGINE_OR_FAIL(e)                                                                          \
-    const struct ap_engine *e = ap_engine_choose();                                                \
-    if (!e) return -1
+    const struct ap_engine *e = ap_engine_chosen();                                                \
+    if (!e && !(e = ap_engine_choose())) return -1
 
-/* Result of an engine call: on success errno goes back to what the caller had. */
+/* The general path of a hot entry point, kept out of line so that the direct path (an engine
+ * already chosen that keeps errno and sees nothing of plain I/O: the native engine) saves no
+ * registers before its tail call. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SLOW_PATH __attribute__((noinline))
+#else
+#define SLOW_PATH
+#endif
+
+static inline int direct(const struct ap_engine *e) { return e && e->direct; }
+
+/* Result of an engine call: on success errno goes back to what the caller had (engines whose
+ * entries never touch errno on success say so, `direct`, and skip the save). */
 #define KEEP_ERRNO_ON_SUCCESS(expr)                                                                \
     do {                                                                                           \
+        if (e->direct) return (expr);                                                              \
         int saved_errno_ = errno;                                                                  \
         __typeof__(expr) r_ = (expr);                                                              \
         if (r_ >= 0) errno = saved_errno_;                                                         \
@@ -50,6 +64,12 @@ int anypoll_epoll_create(int size)
     return anypoll_epoll_create1(0);
 }
 
+static SLOW_PATH int ctl_slow(int epfd, int op, int fd, struct epoll_event *event)
+{
+    ENGINE_OR_FAIL(e);
+    KEEP_ERRNO_ON_SUCCESS(e->epoll_ctl(epfd, op, fd, event));
+}
+
 int anypoll_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     /* The kernel copies the event in before it looks at anything else. */
@@ -57,16 +77,25 @@ int anypoll_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         errno = EFAULT;
         return -1;
     }
+    const struct ap_engine *d = ap_engine_chosen();
+    if (direct(d)) return d->epoll_ctl(epfd, op, fd, event);
+    return ctl_slow(epfd, op, fd, event);
+}
+
+static SLOW_PATH int wait_slow(int epfd, struct epoll_event *events, int maxevents, int ms,
+                               const struct timespec *ts, const sigset_t *sigmask)
+{
     ENGINE_OR_FAIL(e);
-    KEEP_ERRNO_ON_SUCCESS(e->epoll_ctl(epfd, op, fd, event));
+    KEEP_ERRNO_ON_SUCCESS(e->epoll_wait(epfd, events, maxevents, ms, ts, sigmask));
 }
 
 static int wait_common(int epfd, struct epoll_event *events, int maxevents, int ms,
                        const struct timespec *ts, const sigset_t *sigmask)
 {
     /* maxevents is the engine's to check: the kernel looks at the fd first. */
-    ENGINE_OR_FAIL(e);
-    KEEP_ERRNO_ON_SUCCESS(e->epoll_wait(epfd, events, maxevents, ms, ts, sigmask));
+    const struct ap_engine *e = ap_engine_chosen();
+    if (direct(e)) return e->epoll_wait(epfd, events, maxevents, ms, ts, sigmask);
+    return wait_slow(epfd, events, maxevents, ms, ts, sigmask);
 }
 
 int anypoll_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
@@ -207,7 +236,7 @@ static size_t iov_total(const struct iovec *iov, int n)
     return t;
 }
 
-ssize_t anypoll_read(int fd, void *buf, size_t count)
+static SLOW_PATH ssize_t read_slow(int fd, void *buf, size_t count)
 {
     ENGINE_OR_FAIL(e);
     if (owned(e, fd)) KEEP_ERRNO_ON_SUCCESS(e->read(fd, buf, count));
@@ -215,11 +244,23 @@ ssize_t anypoll_read(int fd, void *buf, size_t count)
     return seen(e, fd, AP_IO_IN, ap_sys_read(fd, buf, count), count);
 }
 
-ssize_t anypoll_write(int fd, const void *buf, size_t count)
+ssize_t anypoll_read(int fd, void *buf, size_t count)
+{
+    if (direct(ap_engine_chosen())) return ap_sys_read(fd, buf, count);
+    return read_slow(fd, buf, count);
+}
+
+static SLOW_PATH ssize_t write_slow(int fd, const void *buf, size_t count)
 {
     ENGINE_OR_FAIL(e);
     if (owned(e, fd)) KEEP_ERRNO_ON_SUCCESS(e->write(fd, buf, count));
     return seen(e, fd, AP_IO_OUT, ap_sys_write(fd, buf, count), count);
+}
+
+ssize_t anypoll_write(int fd, const void *buf, size_t count)
+{
+    if (direct(ap_engine_chosen())) return ap_sys_write(fd, buf, count);
+    return write_slow(fd, buf, count);
 }
 
 /* Emulated objects are read and written 8 bytes at a time; vectors are gathered for them. */
@@ -582,5 +623,8 @@ int anypoll_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptf
     ENGINE_OR_FAIL(e);
     if (!SELECT_BY_ENGINE(e, readfds, writefds, exceptfds))
         return ap_sys_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
-    KEEP_ERRNO_ON_SUCCESS(select_via_poll(e, nfds, readfds, writefds, exceptfds, timeout, sigmask));
+    int saved = errno;
+    int rc = select_via_poll(e, nfds, readfds, writefds, exceptfds, timeout, sigmask);
+    if (rc >= 0) errno = saved;
+    return rc;
 }

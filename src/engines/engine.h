@@ -21,6 +21,10 @@ enum ap_io_dir { AP_IO_IN, AP_IO_OUT, AP_IO_ACCEPT, AP_IO_SHUTDOWN };
 
 struct ap_engine {
     const char *name;
+    /* 1 if no entry of the engine ever changes errno when it succeeds and it has nothing to
+     * do around plain I/O (owns, io_seen and io_reading are NULL): the front end then calls
+     * its entries without saving errno, and the host's read/write directly (the native engine). */
+    int direct;
     /* 1 if the engine works on this host right now (may run a probe; called once). */
     int (*usable)(void);
 

@@ -317,7 +317,7 @@ void ap_poll_ep_drain(struct ap_epoll *ep)
  * write, EPOLLOUT for a read): every registration whose interest holds a bit of the key is
  * queued now, in the order of the wake-ups, as the kernel's callback queues it, and every
  * instance watching it (and those nesting them) must look again. */
-static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
+static void notify_watchers(struct ap_obj *o, uint32_t key, int depth, int token)
 {
     uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
     for (struct ap_reg *r = o->watchers; r; r = r->wnext) {
@@ -328,14 +328,20 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth)
         /* checked at next look */
         int hit = (r->events & pending) && !r->disabled;
         if (hit) ap_poll_ready_add(r->ep, r);
-        ap_poll_ep_wake(r->ep);
+        /* Every thread blocked on the instance polls this eventfd's user end for IN (armed,
+         * wait.c) and its token is there: that poll() returns, no wake byte is needed. Not so
+         * for instances nested or polled, or shared with another process. */
+        struct ap_epoll *w = r->ep;
+        if (!(token && r->narmed && r->narmed == w->waiters && !w->pollers && !w->base.watchers &&
+              !w->base.forked))
+            ap_poll_ep_wake(w);
         /* The instance wakes its own watchers only when the wake-up reached the registration
          * (the kernel's callback stops at a disabled one or one whose interest misses the key:
          * an eventfd read, key OUT, is no new edge for an instance watching IN of it), and
          * only once: a look that took the wake-up first (wait.c, look_at_owned) told them. */
         if (depth < AP_EP_MAX_NESTS && r->ep->base.watchers && hit) {
             atomic_fetch_add(&r->ep->base.sh->in_seq, 1);
-            notify_watchers(&r->ep->base, EPOLLIN, depth + 1);
+            notify_watchers(&r->ep->base, EPOLLIN, depth + 1, 0);
         }
     }
 }
@@ -352,5 +358,6 @@ void ap_poll_obj_changed(struct ap_obj *o)
     uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
     o->told_in = in;
     o->told_out = out;
-    notify_watchers(o, key, 0);
+    /* the token is shown under this lock only: here it is what a poll() of the user end sees */
+    notify_watchers(o, key, 0, o->kind == AP_KIND_EVENTFD && !o->forked && o->sh->token);
 }

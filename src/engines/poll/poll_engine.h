@@ -57,7 +57,9 @@ struct ap_reg {
     uint32_t nseen;     /* plain: bits a look at ep as a nested instance saw high, not low since */
     int susp;           /* index in ep->susp, or -1 */
     int owned_idx;      /* index in ep->owned, or -1 */
+    int narmed;         /* owned eventfd: blocked waiters polling its user end for IN (wait.c) */
     unsigned disabled : 1, dead : 1, on_ready : 1, on_pending : 1, candidate : 1;
+    unsigned noarm : 1; /* its user end answered poll() without the token: never armed again */
     struct ap_reg *wnext, *wprev; /* obj->watchers */
     struct ap_reg *dnext, *dprev; /* ap_poll_et_dgram_list */
     struct ap_reg *rnext, *rprev; /* ep ready list */

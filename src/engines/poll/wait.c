@@ -33,6 +33,7 @@ struct pollset {
     int nready; /* what the last poll() of it returned */
     int masked; /* nested entries not asked for bits already seen high: look at them per tick */
     int borrowed; /* pfd/preg are the instance's own */
+    int base;     /* entries before the armed eventfds a blocking poll() appends (set_arm) */
 };
 
 static int set_reserve(struct pollset *s, int extra)
@@ -107,8 +108,58 @@ static int set_rebuild(struct pollset *s, struct ap_epoll *ep)
         errno = ENOMEM;
         return -1;
     }
+    s->base = s->n;
     ep->changed = 0;
     return 0;
+}
+
+/* Can a blocking poll() of ep watch r's eventfd through its user end? While its token is not
+ * there, the end turns readable exactly when a write shows it (ap_poll_obj_changed), so that
+ * write needs no wake byte (instance.c, notify_watchers). Only with one number (a number
+ * closed behind our back then names no other end of it), never shared with another process. */
+static int armable(const struct ap_reg *r)
+{
+    return r->obj->kind == AP_KIND_EVENTFD && (r->events & EPOLLIN) && !r->disabled &&
+           !r->dead && !r->noarm && r->obj->nfds == 1 && !r->obj->forked && !r->obj->sh->token;
+}
+
+/* Appends to the set of a blocking poll() the user end of every armable eventfd of ep, polled
+ * for IN, and counts the waiter in each (narmed, undone by set_disarm under the same lock). No
+ * memory: nothing armed, the wake byte does as before. */
+static void set_arm(struct pollset *s, struct ap_epoll *ep)
+{
+    s->n = s->base;
+    int k = 0;
+    for (int i = 0; i < ep->nowned; i++) k += armable(ep->owned[i]);
+    if (!k) return;
+    if (s->borrowed) {
+        if (ap_poll_grow_slots(&ep->pfd, &ep->preg, &ep->cappfd, ep->npfd + k) < 0) return;
+        s->pfd = ep->pfd; /* beyond npfd: scratch that apply_pending overwrites */
+        s->preg = ep->preg;
+    } else if (set_reserve(s, k) < 0) {
+        return;
+    }
+    for (int i = 0; i < ep->nowned; i++) {
+        struct ap_reg *r = ep->owned[i];
+        if (!armable(r)) continue;
+        s->pfd[s->n] = (struct pollfd){.fd = r->obj->fds[0], .events = POLLIN};
+        s->preg[s->n++] = r;
+        r->narmed++;
+    }
+}
+
+/* After the blocking poll(), under the lock: the waiter no longer watches its armed eventfds.
+ * An end that answered without its token is no longer the object's (closed behind our back
+ * and its number reused, or gone): never armed again, so a stranger cannot make waits spin. */
+static void set_disarm(struct pollset *s)
+{
+    for (int i = s->base; i < s->n; i++) {
+        struct ap_reg *r = s->preg[i];
+        r->narmed--;
+        if (s->pfd[i].revents && (r->dead || (s->pfd[i].revents & POLLNVAL) || !r->obj->sh->token))
+            r->noarm = 1;
+    }
+    s->n = s->base;
 }
 
 /* Takes in what one poll() said. Level-triggered entries get their level for this round;
@@ -532,19 +583,25 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
                       (left < 0 || left > SUSPECT_TICK_NS);
         if (ticking) left = SUSPECT_TICK_NS;
         struct timespec t = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        set_arm(&s, ep);
         for (int i = 0; i < s.n; i++) s.pfd[i].revents = 0;
         if (s.borrowed) ep->polling = 1;
         ep->inpoll++;
         ep->waiters++;
         struct ap_blocked me = {ep->wake_gen, ep->blocked};
         ep->blocked = &me;
-        if (!sigs_held) hold_signals(&caller_mask, &sigs_held);
         ap_unlock();
+        /* Held outside the lock: a handler that runs before is one that ran before the wait
+         * blocked, as it could have anywhere between the wait's entry and here. */
+        if (!sigs_held) hold_signals(&caller_mask, &sigs_held);
         int pr = ap_sys_ppoll(s.pfd, (nfds_t)s.n, left < 0 ? NULL : &t,
                               poll_mask(sigmask, &caller_mask, sigs_held));
         s.nready = pr;
         int perr = errno;
         ap_lock();
+        for (int i = s.base; pr > 0 && i < s.n; i++) /* armed entries: look_at_owned's */
+            s.nready -= s.pfd[i].revents != 0;
+        set_disarm(&s);
         for (struct ap_blocked **b = &ep->blocked; *b; b = &(*b)->next)
             if (*b == &me) {
                 *b = me.next;
