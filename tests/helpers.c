@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 /* ---- names ------------------------------------------------------------------------------- */
 
@@ -490,6 +493,46 @@ int wait_until_blocked(pid_t tid, atomic_int *armed)
         nanosleep(&tick, NULL);
     }
     return 0;
+}
+
+int blocked_untimed(pid_t tid, atomic_int *armed)
+{
+#if defined(__linux__) && defined(__x86_64__)
+    int64_t t0 = now_ns();
+    struct timespec tick = {0, 200000};
+    while (armed && !*armed) {
+        if (elapsed_ms(t0) > 2000) return -1;
+        nanosleep(&tick, NULL);
+    }
+    while (elapsed_ms(t0) < 2000) {
+        char path[64], buf[256];
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) return -1;
+        buf[n] = 0;
+        /* "NR arg1 ... arg6 sp pc" while in a system call, "running" or "-1 sp pc" otherwise */
+        long nr = -1;
+        unsigned long long a[6] = {0};
+        if (sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3],
+                   &a[4], &a[5]) == 7 &&
+            thread_state(tid) == 'S') {
+            if (nr == SYS_ppoll) return a[2] == 0;              /* timespec pointer */
+            if (nr == SYS_poll) return (int)a[2] < 0;           /* milliseconds */
+            if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait) return (int)a[3] < 0;
+#ifdef SYS_epoll_pwait2
+            if (nr == SYS_epoll_pwait2) return a[3] == 0;      /* timespec pointer */
+#endif
+        }
+        nanosleep(&tick, NULL);
+    }
+    return -1;
+#else
+    (void)tid, (void)armed;
+    return -1;
+#endif
 }
 
 void flag_set(struct flag *f)

@@ -270,6 +270,11 @@ pid_t current_tid(void);
 /* Waits (bounded, ~2 s) until thread `tid` sleeps in the kernel after having set *armed to
  * non-zero; returns 1 if it was seen sleeping, 0 if that cannot be observed here. */
 int wait_until_blocked(pid_t tid, atomic_int *armed);
+/* Waits (bounded, ~2 s) until thread `tid` sleeps in a waiting system call (poll, ppoll,
+ * epoll_wait, epoll_pwait, epoll_pwait2) after having set *armed; returns 1 if that call has no
+ * time limit (a NULL timespec, a negative timeout), 0 if it has one — a timer could end it —,
+ * and -1 if it cannot be observed here (no /proc/self/task/N/syscall, another architecture). */
+int blocked_untimed(pid_t tid, atomic_int *armed);
 
 /* A one-shot flag threads can wait on with a bound. */
 struct flag {
