@@ -95,6 +95,7 @@ check_all() {
         need gnuplot-nox have gnuplot
         need wrk have wrk
         need valgrind have valgrind # instruction counts
+        need strace have strace     # system calls per operation
         need libevent-dev test -e /usr/include/event2/event.h
         need libev-dev test -e /usr/include/ev.h
     fi
