@@ -484,14 +484,22 @@ void ap_poll_shutdown_seen(int fd)
  * EINTR, and one arriving while the wait evaluates stays pending until the next poll() — or
  * until the wait returns events, as the kernel's wait prefers events to a signal. Synchronous
  * signals are never held (a fault while they are blocked would kill the process). */
+static sigset_t async_sigs; /* every signal but the synchronous ones, built once */
+static pthread_once_t async_sigs_once = PTHREAD_ONCE_INIT;
+
+static void build_async_sigs(void)
+{
+    sigfillset(&async_sigs);
+    /* not a static table: the signal numbers are run-time values on some hosts (Cosmopolitan) */
+    const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++)
+        sigdelset(&async_sigs, sync_sigs[i]);
+}
+
 static void hold_signals(sigset_t *caller_mask, int *held)
 {
-    sigset_t all;
-    sigfillset(&all);
-    /* not static: the signal numbers are run-time values on some hosts (Cosmopolitan) */
-    const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
-    for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++) sigdelset(&all, sync_sigs[i]);
-    *held = pthread_sigmask(SIG_BLOCK, &all, caller_mask) == 0;
+    pthread_once(&async_sigs_once, build_async_sigs);
+    *held = pthread_sigmask(SIG_BLOCK, &async_sigs, caller_mask) == 0;
 }
 
 static void release_signals(const sigset_t *caller_mask, int held, int err)
