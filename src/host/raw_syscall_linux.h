@@ -42,7 +42,7 @@ static inline long ap_raw_syscall(long n, long a, long b, long c, long d, long e
 #endif
 }
 
-/* The same with three arguments: no registers to clear for the unused ones. */
+/* The same with three arguments: on x86_64 no registers to clear for the unused ones. */
 static inline long ap_raw_syscall3(long n, long a, long b, long c)
 {
 #if defined(__x86_64__)
@@ -53,12 +53,7 @@ static inline long ap_raw_syscall3(long n, long a, long b, long c)
                      : "rcx", "r11", "memory");
     return ret;
 #else
-    register long x8 __asm__("x8") = n;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory", "cc");
-    return x0;
+    return ap_raw_syscall(n, a, b, c, 0, 0, 0);
 #endif
 }
 #else
