@@ -170,10 +170,9 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         ap_poll_reg_kill(r);
         break;
     }
-    /* A DEL needs no waiter to look again: what it removes can only make a wait return less,
-     * and a stale entry in a blocked poll() costs at most a spurious wake-up, after which the
-     * wait drops it (ap_poll_apply_pending). */
-    if (op != EPOLL_CTL_DEL) ap_poll_ep_wake(ep);
+    /* A DEL wakes blocked waiters too: their poll() holds a reference to the file while it
+     * sleeps, and the file must not outlive its last close (a pipe's writer waits for EPIPE). */
+    ap_poll_ep_wake(ep);
     rc = 0;
 out:
     ap_unlock();
