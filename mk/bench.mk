@@ -11,7 +11,8 @@ BENCH_PROGS = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BENCH_LIBS  = -Wl,-Bstatic -levent_core -levent_pthreads -Wl,-Bdynamic -lev -lm
 
 .PHONY: bench bench-quick bench-programs
-bench-programs: $(BENCH_PROGS) $(BUILD)/anypoll
+# libanypoll.so: `anypoll run` (workloads 6 and 7) preloads it from beside the anypoll command
+bench-programs: $(BENCH_PROGS) $(BUILD)/anypoll $(BUILD)/libanypoll.so
 
 # Linked with libanypoll-prefixed.a (no drop-in): with libanypoll.a the drop-in's epoll_wait,
 # read and write would take the place of glibc's, and the `epoll` contender would measure
