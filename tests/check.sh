@@ -849,7 +849,7 @@ run rooms "no two files call each other in a loop" step_rooms
 run public-header "anypoll.h compiles everywhere" step_public_header
 run clang-werror "clang -Werror build" step_clang
 run install "make install: pkg-config, CMake, man" step_install
-for tg in kernel native poll; do
+for tg in kernel native poll poll-posix; do
     run "asan-$tg" "ASan+UBSan ($SAN_CC), $tg" step_asan "$tg"
 done
 for tg in native poll; do

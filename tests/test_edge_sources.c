@@ -44,7 +44,8 @@ TEST(edge_eventfd_write_does_not_reach_out_interest)
 
 /* After the peer's shutdown was reported, reading the rest of the data (a short read) brings
  * no new edge: the socket stays readable at end of stream, and nothing new can arrive. */
-TEST(edge_short_read_after_eof_no_new_edge)
+TEST_AIDS_GAP(edge_short_read_after_eof_no_new_edge,
+              "the peer's shutdown behind data reported before it was read: the short read that drains the data is followed by one extra IN edge at end of stream: without POLLRDHUP (plain POSIX, macOS, NetBSD, OpenBSD) a MSG_PEEK sees the end only once the data is gone, and cannot tell whether it came before the read (no edge) or after it (an edge)")
 {
     int ep = new_epoll();
     int sv[2];

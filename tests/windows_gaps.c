@@ -99,7 +99,7 @@ static const struct {
     {"dup2_dup3_same_and_bad_fds", 1,
      "dup2/dup3 onto a multiple of 4 is refused (EBADF): such a number may become a SOCKET"},
     /* Wine 8 only (2: skipped when running under Wine, run on Windows) */
-    {"instances_same_fd_et_each_gets_edge", 2,
+    {"instances_same_fd_et_each_gets_shutdown_edge", 2,
      "Wine 8's AFD does not report the peer's shutdown (DISCONNECT) while unread data remains"},
     {"tcp_peer_reset_err_hup", 2,
      "Wine 8's recv() returns 0 on a reset connection where Windows and Linux fail with "

@@ -41,3 +41,5 @@ long ap_sys_queue_size(int fd, enum ap_queue what)
 }
 
 int ap_sys_queue_measured_through(int fd) { return aids()->measured_through(fd); }
+
+short ap_sys_poll_rdhup(void) { return aids()->peer_shutdown_bit(); }

@@ -11,6 +11,9 @@
  *   it is not used; nor is SO_NWRITE (the send buffer), which says nothing about arrivals.
  * - A listener's accept queue: FreeBSD's SO_LISTENQLEN (sol_qlen, completed connections). The
  *   others have none: unknown (-1), and the engine's portable path applies (aids_posix.c).
+ * - The peer's shutdown in poll(): FreeBSD's <sys/poll.h> has POLLRDHUP ("half shut down",
+ *   0x4000, since FreeBSD 13); macOS's (XNU's <sys/poll.h>, as zig ships it), NetBSD's and
+ *   OpenBSD's have none: 0, and the engine peeks (MSG_PEEK) as on plain POSIX.
  *
  * Compiles to nothing elsewhere.
  */
@@ -40,7 +43,17 @@ static int not_through(int fd)
     return 0;
 }
 
-const struct ap_host_aids ap_aids_bsd = {"bsd", dgram_queued, accept_queued, not_through};
+static short peer_shutdown_bit(void)
+{
+#ifdef POLLRDHUP /* FreeBSD 13 and later */
+    return POLLRDHUP;
+#else
+    return 0;
+#endif
+}
+
+const struct ap_host_aids ap_aids_bsd = {"bsd", dgram_queued, accept_queued, not_through,
+                                         peer_shutdown_bit};
 
 #else
 typedef int ap_aids_bsd_unused; /* another host family: aids_linux.c or aids_posix.c */

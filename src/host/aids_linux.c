@@ -2,7 +2,7 @@
  * aids_linux.c — the Linux host aids (host room; see aids.h): a datagram socket's queued memory
  * (SO_MEMINFO; for AF_UNIX the sender's queued memory, asked of NETLINK_SOCK_DIAG), a
  * listener's accept queue (TCP_INFO), and AF_UNIX datagram queues measured through their
- * sender. Linux's FIONREAD on a datagram socket is only the next datagram's size: it does not
+ * sender, and poll()'s POLLRDHUP (since 2.6.17) for the peer's shutdown. Linux's FIONREAD on a datagram socket is only the next datagram's size: it does not
  * grow with an arrival behind it, so it is the last resort here.
  *
  * Compiles to nothing off Linux. ANYPOLL_HOST_AIDS=posix sets it aside (aids.c).
@@ -124,7 +124,10 @@ static int measured_through(int fd)
     return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM && is_unix(fd);
 }
 
-const struct ap_host_aids ap_aids_linux = {"linux", dgram_queued, accept_queue, measured_through};
+static short peer_shutdown_bit(void) { return POLLRDHUP; }
+
+const struct ap_host_aids ap_aids_linux = {"linux", dgram_queued, accept_queue, measured_through,
+                                           peer_shutdown_bit};
 
 #else
 typedef int ap_aids_linux_unused; /* another host family: aids_bsd.c or aids_posix.c */

@@ -4,7 +4,8 @@
  * What every POSIX host answers: the bytes of a byte stream (FIONREAD, present on Linux, every
  * BSD, macOS and Cosmopolitan). A datagram queue's growth and a listener's accept queue cannot
  * be asked: POSIX leaves FIONREAD on a datagram socket unspecified (Linux answers the next
- * datagram's size, the BSDs every queued byte) and has nothing for a listener. The poll engine
+ * datagram's size, the BSDs every queued byte) and has nothing for a listener; its poll() has
+ * no bit for the peer's shutdown (POLLRDHUP is Linux's and FreeBSD's). The poll engine
  * then treats a receive it cannot measure as a possible arrival (evidence.c) and reports
  * EPOLLET on those sockets late or not at all where the kernel would report again: the gaps
  * docs/design.md lists per host family. Used on hosts of no known family, and on any host with
@@ -32,4 +33,6 @@ static int not_through(int fd)
     return 0;
 }
 
-const struct ap_host_aids ap_aids_posix = {"posix", unknown, unknown, not_through};
+static short no_bit(void) { return 0; }
+
+const struct ap_host_aids ap_aids_posix = {"posix", unknown, unknown, not_through, no_bit};

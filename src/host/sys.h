@@ -71,6 +71,10 @@ long ap_sys_queue_size(int fd, enum ap_queue what);
 /* 1 if fd is a datagram socket whose sent datagrams are what measures its peer's queue (Linux's
  * AF_UNIX: the peer's queue size is this socket's queued memory, gone once it is closed). */
 int ap_sys_queue_measured_through(int fd);
+/* The poll() bit reporting a stream's peer shutdown (Linux's POLLRDHUP), or 0 where the host
+ * aids have none (plain POSIX, macOS, NetBSD, OpenBSD): then a readable stream socket whose
+ * MSG_PEEK receive answers 0 is at end of stream. Answered by the host aids like the above. */
+short ap_sys_poll_rdhup(void);
 
 /* Monotonic clock in nanoseconds. */
 int64_t ap_sys_now_ns(void);

@@ -65,6 +65,14 @@ step_fuzz_diff() { # DIR SEQS [wrapper...]: the differential fuzzer, kernel vs n
     why "$(figures '^diff (native|poll):' 's/ sequences, / seqs, /; s/, [0-9]+ waits, [0-9]+ kernel events//; s/known limits: //')"
 }
 
+step_fuzz_posix_aids() { # SEQS: the differential fuzzer on the poll engine with the plain-POSIX
+    # host aids (ANYPOLL_HOST_AIDS=posix), their two gaps (docs/design.md, "Host aids") declared
+    # and counted apart by --posix-aids, every other difference a divergence
+    fuzz_native || return 1
+    rel_run '^diff: ok$' build/fuzz/diff --verbose --seqs "$1" --ops 200 --seed "${FUZZ_SEED:-1}" --engines poll --posix-aids || return 1
+    why "$(figures '^diff poll:' 's/ sequences, / seqs, /; s/, [0-9]+ waits, [0-9]+ kernel events//; s/known limits: //')"
+}
+
 step_fuzz_api() { # SECONDS: libFuzzer over every entry point, errno compared with the kernel's
     local secs=$1 work
     need_tool clang || return 1
@@ -111,8 +119,9 @@ step_faults() { # DIR ROUNDS PARTS [wrapper...]
     why "$parts: $(figures '^faults [a-z]+: faults injected' 's/^faults ([a-z]+): faults injected ([0-9]+), survived ([0-9]+)/\1 \2 injected, \3 survived/')"
 }
 
-for _s in fuzz-diff fuzz-asan fuzz-valgrind; do PROGRESS[$_s]=fuzz_diff_progress; done
+for _s in fuzz-diff fuzz-posix-aids fuzz-asan fuzz-valgrind; do PROGRESS[$_s]=fuzz_diff_progress; done
 run fuzz-diff "differential fuzzer vs the kernel" step_fuzz_diff build 2500
+run fuzz-posix-aids "differential fuzzer vs the kernel, plain-POSIX host aids" step_fuzz_posix_aids 300
 run fuzz-api "libFuzzer, every entry point" step_fuzz_api 20
 run fuzz-stress "lost wake-up stress" step_stress build 30000 kernel native poll
 run fuzz-faults "EMFILE, ENOMEM, signals, fork" step_faults build 30000 emfile,malloc,signals,fork

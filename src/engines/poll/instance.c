@@ -79,13 +79,30 @@ void ap_poll_mark_pending(struct ap_reg *r)
     ep->pending_tail = &r->pnext;
 }
 
-/* EPOLLET registrations that poll() cannot watch for their next edge: data joining data already
- * reported, and a FIFO (or tty) whose HUP was reported — no longer polled, since poll() would
- * report HUP for ever, yet a new writer can open it and write (a new edge on the kernel). */
+/* A stream socket whose peer's shutdown the host's poll() cannot report by itself (no
+ * POLLRDHUP: plain POSIX, macOS, NetBSD, OpenBSD): end of stream makes it readable on every
+ * host, and a MSG_PEEK receive that answers 0 tells it from data (ap_poll_observed). */
+static int peeks_for_shutdown(const struct ap_reg *r)
+{
+    return r->obj->socket && r->obj->stream && !ap_sys_poll_rdhup();
+}
+
+/* Registrations that poll() cannot watch for their next edge, looked at every tick instead:
+ * for EPOLLET, data joining data already reported, and a FIFO (or tty) whose HUP was
+ * reported — no longer polled, since poll() would report HUP for ever, yet a new writer can
+ * open it and write (a new edge on the kernel). Where poll() has no bit for the peer's
+ * shutdown (peeks_for_shutdown), also a stream socket whose shutdown is watched but not seen
+ * yet while its readability is not asked: readable data reported (EPOLLET), or no IN interest.
+ * Asking POLLIN in the shutdown's place would wake the wait at once for ever while data waits
+ * unread, where the kernel sleeps. */
 static int is_suspect(const struct ap_reg *r)
 {
-    if (r->dead || r->disabled || !(r->events & EPOLLET) || r->obj->kind != AP_KIND_PLAIN)
-        return 0;
+    if (r->dead || r->disabled || r->obj->kind != AP_KIND_PLAIN) return 0;
+    uint32_t watched = ap_poll_watched(r);
+    if (peeks_for_shutdown(r) && (watched & EPOLLRDHUP) &&
+        !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(watched & ~r->seen & EPOLLIN))
+        return 1;
+    if (!(r->events & EPOLLET)) return 0;
     if ((r->seen & EPOLLHUP) && r->obj->stream && !r->obj->socket) return 1;
     return (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
@@ -109,7 +126,8 @@ void ap_poll_update_suspect(struct ap_reg *r)
 /* epoll bits and poll bits name the same conditions; the values differ on some hosts, and on
  * some (Cosmopolitan) the POLL* values are known only at run time: no table of them, tests. */
 
-/* ERR and HUP are never asked for: poll() reports them anyway. */
+/* ERR and HUP are never asked for: poll() reports them anyway. The peer's shutdown is asked
+ * for with the host's own bit (host/sys.h: POLLRDHUP where the host aids have one, else 0). */
 short ap_poll_to_poll(uint32_t ev)
 {
     int p = 0;
@@ -120,15 +138,14 @@ short ap_poll_to_poll(uint32_t ev)
     if (ev & EPOLLRDBAND) p |= POLLRDBAND;
     if (ev & EPOLLWRNORM) p |= POLLWRNORM;
     if (ev & EPOLLWRBAND) p |= POLLWRBAND;
-#ifdef POLLRDHUP
-    if (ev & EPOLLRDHUP) p |= POLLRDHUP;
-#endif
+    if (ev & EPOLLRDHUP) p |= ap_sys_poll_rdhup();
     return (short)p;
 }
 
 uint32_t ap_poll_from_poll(short p)
 {
     uint32_t ev = 0;
+    short rdhup = ap_sys_poll_rdhup();
     if (p & POLLIN) ev |= EPOLLIN;
     if (p & POLLPRI) ev |= EPOLLPRI;
     if (p & POLLOUT) ev |= EPOLLOUT;
@@ -138,9 +155,7 @@ uint32_t ap_poll_from_poll(short p)
     if (p & POLLWRBAND) ev |= EPOLLWRBAND;
     if (p & POLLERR) ev |= EPOLLERR;
     if (p & POLLHUP) ev |= EPOLLHUP;
-#ifdef POLLRDHUP
-    if (p & POLLRDHUP) ev |= EPOLLRDHUP;
-#endif
+    if (p & rdhup) ev |= EPOLLRDHUP;
     return ev;
 }
 
@@ -161,20 +176,35 @@ uint32_t ap_poll_watched(const struct ap_reg *r)
     return w;
 }
 
-/* What poll() answered, as the registration may see it. Hosts without POLLRDHUP learn of the
- * peer's shutdown by peeking: readable with nothing to read is end of stream. */
+/* What poll() is asked for r's bits `want`: where the host's poll() has no bit for the peer's
+ * shutdown, a stream socket is asked for readability in its place. */
+short ap_poll_asked(const struct ap_reg *r, uint32_t want)
+{
+    short p = ap_poll_to_poll(want);
+    if ((want & EPOLLRDHUP) && peeks_for_shutdown(r)) p |= POLLIN;
+    return p;
+}
+
+/* What poll() answered, as the registration may see it. Where poll() has no bit for the peer's
+ * shutdown, a socket that hung up has both directions shut, so its receive side too (POLLHUP:
+ * with POLLIN on a stream socket, which alone also hangs up while unconnected); otherwise a
+ * readable stream socket is at end of stream when a MSG_PEEK receive answers 0 — never peeked
+ * with POLLERR: on Linux that receive would take the pending error the program's own call must
+ * get (a reset's ECONNRESET, a refused connect's SO_ERROR). End of stream behind unread data,
+ * and a datagram socket's own SHUT_RD, cannot be seen this way: docs/design.md, "Host aids". */
 uint32_t ap_poll_observed(const struct ap_reg *r, int fd, short revents)
 {
     uint32_t ev = ap_poll_from_poll(revents);
-#ifndef POLLRDHUP
-    if ((ap_poll_watched(r) & EPOLLRDHUP) && (revents & POLLIN) && r->obj->stream) {
+    uint32_t watched = ap_poll_watched(r);
+    if ((watched & EPOLLRDHUP) && r->obj->socket && !ap_sys_poll_rdhup()) {
         char c;
-        if (ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ev |= EPOLLRDHUP;
+        if ((revents & POLLHUP) && ((revents & POLLIN) || r->obj->queue == AP_QUEUE_DGRAM))
+            ev |= EPOLLRDHUP;
+        else if ((revents & POLLIN) && !(revents & POLLERR) && r->obj->stream &&
+                 ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+            ev |= EPOLLRDHUP;
     }
-#else
-    (void)fd;
-#endif
-    return ev & ap_poll_watched(r);
+    return ev & watched;
 }
 
 /* What may be reported: interest, and ERR and HUP always. */
@@ -196,7 +226,7 @@ static int slot_events(const struct ap_reg *r)
         if (r->seen & (EPOLLERR | EPOLLHUP)) return -1; /* poll would report them forever */
         want &= ~r->seen;
     }
-    return ap_poll_to_poll(want);
+    return ap_poll_to_poll(want); /* a shutdown poll() cannot ask for: a suspect (is_suspect) */
 }
 
 /* Grows a pollfd array and its parallel registration array to hold `need` entries. */
@@ -255,6 +285,7 @@ void ap_poll_apply_pending(struct ap_epoll *ep)
             ep->graveyard = r;
             continue;
         }
+        ap_poll_update_suspect(r); /* a new registration may be one from the start */
         int ev = slot_events(r);
         int fd = ev < 0 ? -1 : ap_poll_poll_number(r);
         if (r->slot < 0) {

@@ -114,6 +114,7 @@ void ap_poll_update_suspect(struct ap_reg *r);
 short ap_poll_to_poll(uint32_t ev);
 uint32_t ap_poll_from_poll(short p);
 uint32_t ap_poll_watched(const struct ap_reg *r);
+short ap_poll_asked(const struct ap_reg *r, uint32_t want);
 uint32_t ap_poll_observed(const struct ap_reg *r, int fd, short revents);
 uint32_t ap_poll_reportable(const struct ap_reg *r);
 int ap_poll_poll_number(const struct ap_reg *r);

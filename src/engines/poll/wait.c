@@ -203,7 +203,7 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
     if (!p) return;
     for (int i = 0; i < ncand; i++) {
         p[i].fd = ap_poll_poll_number(cand[i]);
-        p[i].events = ap_poll_to_poll(ap_poll_watched(cand[i]) & EV_USER);
+        p[i].events = ap_poll_asked(cand[i], ap_poll_watched(cand[i]) & EV_USER);
         p[i].revents = 0;
     }
     ap_sys_ppoll(p, (nfds_t)ncand, &(struct timespec){0, 0}, NULL);
@@ -212,6 +212,12 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
         r->candidate = 0;
         if (r->dead || r->disabled) continue;
         uint32_t lv = (p[i].revents & POLLNVAL) ? 0 : ap_poll_observed(r, p[i].fd, p[i].revents);
+        if (!(r->events & EPOLLET)) { /* a level-triggered suspect: its level of this round */
+            r->level = lv;
+            r->gen = ep->gen;
+            if (lv & ap_poll_reportable(r)) ap_poll_ready_add(ep, r);
+            continue;
+        }
         uint32_t before = r->seen;
         r->seen &= lv;
         int edge = (lv & ~r->seen) != 0;
