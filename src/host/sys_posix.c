@@ -237,6 +237,28 @@ int ap_sys_thread_start(void *(*fn)(void *), void *arg)
 
 int ap_sys_privileged(void) { return geteuid() == 0; }
 
+#if defined(_NSIG)
+#define SYS_NSIG _NSIG
+#elif defined(NSIG)
+#define SYS_NSIG NSIG
+#else
+#define SYS_NSIG 65
+#endif
+int ap_sys_handler_restarts(void)
+{
+    sigset_t cur;
+    int handled = 0;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return 0;
+    for (int s = 1; s < SYS_NSIG; s++) {
+        struct sigaction sa;
+        if (sigismember(&cur, s) == 1 || sigaction(s, NULL, &sa) != 0) continue; /* (EINVAL: libc's own) */
+        if (!(sa.sa_flags & SA_SIGINFO) && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)) continue;
+        if (!(sa.sa_flags & SA_RESTART)) return 0;
+        handled = 1;
+    }
+    return handled;
+}
+
 int ap_sys_bell_open(struct ap_bell *b)
 {
     int sv[2];
