@@ -249,6 +249,10 @@ int ap_sys_handler_restarts(void)
     sigset_t cur;
     int handled = 0;
     if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return 0;
+    /* a fault's signal comes in the faulting thread's own run, never into its sleep (and
+     * sanitizers handle them without SA_RESTART); not static: run-time values on some hosts */
+    const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++) sigaddset(&cur, sync_sigs[i]);
     for (int s = 1; s < SYS_NSIG; s++) {
         struct sigaction sa;
         if (sigismember(&cur, s) == 1 || sigaction(s, NULL, &sa) != 0) continue; /* (EINVAL: libc's own) */
