@@ -247,7 +247,7 @@ int ap_sys_privileged(void) { return geteuid() == 0; }
 int ap_sys_handler_restarts(void)
 {
     sigset_t cur;
-    int handled = 0;
+    int handled = 0, err = errno; /* (sigaction fails for libc's own signals) */
     if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return 0;
     /* a fault's signal comes in the faulting thread's own run, never into its sleep (and
      * sanitizers handle them without SA_RESTART); not static: run-time values on some hosts */
@@ -256,10 +256,15 @@ int ap_sys_handler_restarts(void)
     for (int s = 1; s < SYS_NSIG; s++) {
         struct sigaction sa;
         if (sigismember(&cur, s) == 1 || sigaction(s, NULL, &sa) != 0) continue; /* (EINVAL: libc's own) */
-        if (!(sa.sa_flags & SA_SIGINFO) && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)) continue;
-        if (!(sa.sa_flags & SA_RESTART)) return 0;
+        /* (valgrind answers SIG_IGN with SA_SIGINFO for a signal it keeps) */
+        if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+        if (!(sa.sa_flags & SA_RESTART)) {
+            errno = err;
+            return 0;
+        }
         handled = 1;
     }
+    errno = err;
     return handled;
 }
 

@@ -616,7 +616,7 @@ static void exec_op(const struct op *ops, int i, struct rec *recs)
         if (fa >= 0) X->close(fa), drop_slot(o->a);
         ret = X->dup(fb);
         set_slot(o->a, (int)ret, kinds[o->b]);
-        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b], ret = 0;
+        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b], fifo[o->a] = fifo[o->b], ret = 0;
         break;
     case O_DUP2:
         if (fa < 0) { /* nothing to land on: a plain dup into the slot */
@@ -627,7 +627,7 @@ static void exec_op(const struct op *ops, int i, struct rec *recs)
             ret = X->dup2(fb, fa);
             if (ret >= 0) kinds[o->a] = kinds[o->b];
         }
-        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b];
+        if (ret >= 0) objid[o->a] = objid[o->b], endb[o->a] = endb[o->b], fifo[o->a] = fifo[o->b];
         if (ret >= 0) ret = 0;
         break;
     case O_CTL: {
