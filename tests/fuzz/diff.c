@@ -20,6 +20,11 @@
  * dgram-child-close), each counted and printed. Child processes only write and close: a registration
  * or a wait in a child of an inherited instance is the documented fork limit.
  *
+ * Issue 13 added FIFOs (made, and ends opened again: a writer after the last one closed) and
+ * waiting threads: O_MTWAIT starts 1-3 threads blocked in waits (timeout -1) on one instance or
+ * two, the next ops run while they wait, and O_MTJOIN ends the waits still blocked with SIGUSR1
+ * (a handler without SA_RESTART) and compares the union of what they returned, and EINTR.
+ *
  *   diff [--seed N] [--seqs N] [--ops N] [--engines native,poll] [--max-spurious RATIO]
  *        [--replay SEED] [--no-shrink] [--verbose] [--valgrind]
  */
@@ -945,11 +950,10 @@ static int compare_op(const struct op *o, const struct rec *k, const struct rec 
         struct uset ku = {0}, eu = {0};
         for (int j = 0; j < k->n1; j++) uadd(&ku, &k->e1[j]);
         for (int j = 0; j < e->n1; j++) uadd(&eu, &e->e1[j]);
-        uint64_t sp = s->spurious;
         if (compare_sets(&ku, &eu, &s->spurious, &s->nested_gap, why, wn)) return 1;
         /* nothing for any thread on the kernel: every wait ended with EINTR there, and must here
-         * unless the engine's waiters had (counted) spurious events */
-        if (k->n1 == 0 && e->ret != k->ret && (e->n1 == 0 || s->spurious == sp)) {
+         * unless the engine had events the comparison excused (spurious, or a counted limit) */
+        if (k->n1 == 0 && e->n1 == 0 && e->ret != k->ret) {
             snprintf(why, wn, "%d waiting threads returned EINTR, kernel %d", e->ret, k->ret);
             return 1;
         }

@@ -80,13 +80,14 @@ void ap_poll_mark_pending(struct ap_reg *r)
 }
 
 /* EPOLLET registrations that poll() cannot watch for their next edge: data joining data already
- * reported, and a FIFO (or tty) whose HUP was reported — no longer polled, since poll() would
- * report HUP for ever, yet a new writer can open it and write (a new edge on the kernel). */
+ * reported, and a FIFO (or tty) whose HUP or ERR was reported — no longer polled, since poll()
+ * would report it for ever, yet a new writer (reader) can open it and write (read: room for
+ * the writer), a new edge on the kernel. */
 static int is_suspect(const struct ap_reg *r)
 {
     if (r->dead || r->disabled || !(r->events & EPOLLET) || r->obj->kind != AP_KIND_PLAIN)
         return 0;
-    if ((r->seen & EPOLLHUP) && r->obj->stream && !r->obj->socket) return 1;
+    if ((r->seen & (EPOLLHUP | EPOLLERR)) && r->obj->stream && !r->obj->socket) return 1;
     return (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
