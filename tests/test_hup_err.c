@@ -212,6 +212,39 @@ TEST(fifo_reopened_et_new_edge) { fifo_reopened(EPOLLET, 1); }
 TEST(fifo_reopened_et_data_left_new_edge) { fifo_reopened(EPOLLET, 0); }
 TEST(fifo_reopened_lt) { fifo_reopened(0, 1); }
 
+/* The writer's side: a full FIFO's reader goes (ERR), a new reader opens it (nothing yet: still
+ * full) and reads: room to write is a new OUT edge (found by the differential fuzzer: the poll
+ * engine stopped polling an EPOLLET registration once it had reported ERR). */
+static void fifo_reader_reopened(uint32_t et)
+{
+    char path[96];
+    make_fifo(path, sizeof path);
+    int r = fifo_open(path, O_RDONLY);
+    int w = fifo_open(path, O_WRONLY);
+    char buf[4096];
+    memset(buf, 'x', sizeof buf);
+    while (T.write(w, buf, sizeof buf) > 0) {
+    }
+    int ep = new_epoll();
+    ADD(ep, w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | et, 18);
+    WAIT_NONE(ep);
+    CLOSE(r);
+    WAIT_EXPECT(ep, EV(EPOLLERR, 18));
+    if (et) WAIT_NONE(ep);
+    r = fifo_open(path, O_RDONLY);
+    unlink(path);
+    WAIT_NONE(ep); /* a reader, and still full: nothing */
+    CHECK_EQ(T.read(r, buf, sizeof buf), (ssize_t)sizeof buf);
+    WAIT_EXPECT(ep, EV(EPOLLOUT, 18));
+    if (et) WAIT_NONE(ep);
+    CLOSE(r);
+    WAIT_EXPECT(ep, EV(EPOLLOUT | EPOLLERR, 18));
+    CLOSE(w);
+    CLOSE(ep);
+}
+TEST(fifo_reader_reopened_et_new_out_edge) { fifo_reader_reopened(EPOLLET); }
+TEST(fifo_reader_reopened_lt) { fifo_reader_reopened(0); }
+
 TEST(socketpair_peer_shutdown_wr)
 {
     int ep = new_epoll();

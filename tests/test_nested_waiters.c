@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void on_usr1(int sig) { (void)sig; }
@@ -245,3 +246,41 @@ TEST(nest_et_waiters_ppoll_refill_pipe) { by(BY_PPOLL, PIPE, 0, 2); }
 TEST(nest_et_waiters_ppoll_kept_pipe) { by(BY_PPOLL, PIPE, 0, 0); }
 TEST(nest_et_waiters_pselect_refill_eventfd) { by(BY_PSELECT, EVENTFD, 0, 2); }
 TEST(nest_et_waiters_pselect_kept_pipe_et) { by(BY_PSELECT, PIPE, EPOLLET, 0); }
+
+/* An EPOLLET registration whose wake-ups report nothing: a pipe's write end watched for
+ * EPOLLWRBAND (pipes show OUT|WRNORM, never WRBAND: the kernel wakes the registration on room
+ * to write and reports nothing), a socket watched for EPOLLPRI after the peer's SHUT_WR (a
+ * wake-up with IN|RDHUP, nothing of the interest). Two waiters on the instance sleep until a
+ * signal ends their waits, with no event and no CPU burnt (the poll engine once asked poll()
+ * for those bits at every round: ready at once, a busy loop that no signal ended; found by the
+ * differential fuzzer's waiting threads). */
+static void nothing_reportable(int pipe_wrband)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) FAIL("sigaction: %s", errno_name(errno));
+    int ep = new_epoll(), p[2];
+    if (pipe_wrband) {
+        make_pipe(p, O_NONBLOCK);
+        ADD(ep, p[1], EPOLLWRBAND | EPOLLET, 1);
+    } else {
+        make_socketpair(p, SOCK_STREAM);
+        CHECK_EQ(T.shutdown(p[1], SHUT_WR), 0);
+        ADD(ep, p[0], EPOLLPRI | EPOLLET, 1);
+    }
+    struct waiter a, b;
+    start_waiter(&a, ep, 0);
+    start_waiter(&b, ep, 0);
+    blocked(&a);
+    blocked(&b);
+    interrupt_waiter(&a);
+    interrupt_waiter(&b);
+    CHECK_EQ(atomic_load(&a.events) + atomic_load(&b.events), 0);
+    CLOSE(p[0]);
+    CLOSE(p[1]);
+    CLOSE(ep);
+}
+TEST(et_waiters_pipe_wrband_nothing_reportable_sleep) { nothing_reportable(1); }
+TEST(et_waiters_socket_pri_after_peer_shut_wr_sleep) { nothing_reportable(0); }

@@ -133,16 +133,20 @@ TEST(signal_mask_pselect_epoll_fd) { masked_matrix(PSELECT_EP); }
 TEST(signal_mask_pselect_pipe) { masked_matrix(PSELECT_PIPE); }
 
 /* A handled signal during a *blocking* call: poll, ppoll, select, pselect and epoll_wait fail
- * with EINTR whatever SA_RESTART says; a blocking eventfd read fails with EINTR without
- * SA_RESTART and is restarted with it (the kernel's -ERESTARTSYS), here until the kicker writes
- * the eventfd after three handler runs. */
-enum blocking_kind { B_POLL_PIPE, B_POLL_EP, B_SELECT_EP, B_PSELECT_PIPE, B_EFD_READ };
+ * with EINTR whatever SA_RESTART says; a blocking eventfd, timerfd or signalfd read fails with
+ * EINTR without SA_RESTART and is restarted with it (the kernel's -ERESTARTSYS), here until the
+ * kicker makes it readable after three handler runs (writes the eventfd, fires the timer, sends
+ * the signalfd's SIGUSR2 to the reading thread). */
+enum blocking_kind { B_POLL_PIPE, B_POLL_EP, B_SELECT_EP, B_PSELECT_PIPE, B_EFD_READ, B_TFD_READ, B_SFD_READ };
 
 struct repeat_kick {
     pthread_t target;
-    int efd; /* written once the handler ran three times */
+    enum blocking_kind kind;
+    int efd, tfd; /* written (fired) once the handler ran three times */
     atomic_int stop;
 };
+
+static int is_read(enum blocking_kind kind) { return kind == B_EFD_READ || kind == B_TFD_READ || kind == B_SFD_READ; }
 
 static void *kick_repeatedly(void *p)
 {
@@ -156,7 +160,14 @@ static void *kick_repeatedly(void *p)
         nanosleep(&tick, NULL);
         if (ran >= 3 && !wrote) {
             uint64_t one = 1;
-            if (T.write(k->efd, &one, sizeof one) != sizeof one) FAIL("eventfd write");
+            struct itimerspec now = {{0, 0}, {0, 1}};
+            if (k->kind == B_TFD_READ) {
+                if (T.timerfd_settime(k->tfd, 0, &now, NULL) != 0) FAIL("timerfd_settime");
+            } else if (k->kind == B_SFD_READ) {
+                pthread_kill(k->target, SIGUSR2);
+            } else if (T.write(k->efd, &one, sizeof one) != sizeof one) {
+                FAIL("eventfd write");
+            }
             wrote = 1;
         }
         pthread_kill(k->target, SIGUSR1);
@@ -176,7 +187,19 @@ static void blocking_call(enum blocking_kind kind, int restart)
     int ep = new_epoll(), efd = new_eventfd(0, 0), p[2];
     make_pipe(p, O_NONBLOCK);
     ADD(ep, p[0], EPOLLIN, 1);
-    struct repeat_kick k = {pthread_self(), efd, 0};
+    int tfd = T.timerfd_create(CLOCK_MONOTONIC, 0), sfd = -1;
+    CHECK(tfd >= 0);
+    struct itimerspec later = {{0, 0}, {3600, 0}}; /* fired by the kicker, never by time */
+    CHECK_EQ(T.timerfd_settime(tfd, 0, &later, NULL), 0);
+    sigset_t usr2, old;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    if (kind == B_SFD_READ) {
+        CHECK_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
+        sfd = T.signalfd(-1, &usr2, 0);
+        CHECK(sfd >= 0);
+    }
+    struct repeat_kick k = {pthread_self(), kind, efd, tfd, 0};
     pthread_t t = start_thread(kick_repeatedly, &k);
     struct pollfd pfd = {kind == B_POLL_EP ? ep : p[0], POLLIN, 0};
     int fd = kind == B_SELECT_EP ? ep : p[0];
@@ -184,6 +207,8 @@ static void blocking_call(enum blocking_kind kind, int restart)
     FD_ZERO(&rd);
     FD_SET(fd, &rd);
     uint64_t v = 0;
+    struct signalfd_siginfo si;
+    memset(&si, 0, sizeof si);
     errno = 0;
     long r = -3;
     switch (kind) {
@@ -192,14 +217,23 @@ static void blocking_call(enum blocking_kind kind, int restart)
     case B_SELECT_EP: r = T.select(fd + 1, &rd, NULL, NULL, NULL); break;
     case B_PSELECT_PIPE: r = T.pselect(fd + 1, &rd, NULL, NULL, NULL, NULL); break;
     case B_EFD_READ: r = T.read(efd, &v, sizeof v); break;
+    case B_TFD_READ: r = T.read(tfd, &v, sizeof v); break;
+    case B_SFD_READ: r = T.read(sfd, &si, sizeof si); break;
     }
     int err = errno;
     atomic_store(&k.stop, 1);
     join_thread(t);
-    if (kind == B_EFD_READ && restart) {
-        if (r != (long)sizeof v || v != 1)
-            FAIL("blocking eventfd read under SA_RESTART: got %ld (%s), expected 8 bytes", r,
-                 errno_name(err));
+    if (kind == B_SFD_READ) { /* a SIGUSR2 the kicker sent after the read ended: taken here */
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&usr2, NULL, &zero) > 0) {
+        }
+        CHECK_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    }
+    if (is_read(kind) && restart) {
+        long want = kind == B_SFD_READ ? (long)sizeof si : (long)sizeof v;
+        if (r != want || (kind != B_SFD_READ && v != 1) || (kind == B_SFD_READ && si.ssi_signo != SIGUSR2))
+            FAIL("blocking read (kind %d) under SA_RESTART: got %ld (%s), expected %ld bytes", (int)kind, r,
+                 errno_name(err), want);
         CHECK(ran >= 3);
     } else {
         if (r != -1 || err != EINTR)
@@ -210,6 +244,8 @@ static void blocking_call(enum blocking_kind kind, int restart)
     CLOSE(p[0]);
     CLOSE(p[1]);
     CLOSE(efd);
+    CLOSE(tfd);
+    if (sfd >= 0) CLOSE(sfd);
     CLOSE(ep);
 }
 
@@ -218,9 +254,8 @@ TEST(signal_blocking_poll_epoll_fd_eintr_even_with_sa_restart) { blocking_call(B
 TEST(signal_blocking_select_epoll_fd_eintr_even_with_sa_restart) { blocking_call(B_SELECT_EP, 1); }
 TEST(signal_blocking_pselect_pipe_eintr) { blocking_call(B_PSELECT_PIPE, 0); }
 TEST(signal_blocking_eventfd_read_eintr) { blocking_call(B_EFD_READ, 0); }
-TEST_EMULATION_GAP(signal_blocking_eventfd_read_restarted_with_sa_restart,
-                   "a blocking read of an emulated eventfd sleeps in poll(), which no handler "
-                   "restarts: EINTR even under SA_RESTART (docs/design.md, the eventfd object)")
-{
-    blocking_call(B_EFD_READ, 1);
-}
+TEST(signal_blocking_eventfd_read_restarted_with_sa_restart) { blocking_call(B_EFD_READ, 1); }
+TEST(signal_blocking_timerfd_read_eintr) { blocking_call(B_TFD_READ, 0); }
+TEST(signal_blocking_timerfd_read_restarted_with_sa_restart) { blocking_call(B_TFD_READ, 1); }
+TEST(signal_blocking_signalfd_read_eintr) { blocking_call(B_SFD_READ, 0); }
+TEST(signal_blocking_signalfd_read_restarted_with_sa_restart) { blocking_call(B_SFD_READ, 1); }

@@ -118,6 +118,14 @@ int ap_sys_privileged(void);
  * sigwait, which knows only the signal's number (si_code SI_USER, no sender) and waits for a
  * timeout in 1 ms steps; a signal another thread takes between the two is waited for again. */
 int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts);
+/* After a blocking read's wait failed with EINTR (a handler ran in it): 1 if the kernel would
+ * have restarted the read (its -ERESTARTSYS under SA_RESTART), 0 if it returns EINTR. The wait
+ * cannot tell which signal ran, so this asks the dispositions of every signal the calling
+ * thread does not block (but the synchronous ones a fault raises: SIGSEGV, SIGBUS...): 1 if
+ * each one with a handler has SA_RESTART, 0 if any has not (then
+ * the caller gets EINTR even when the handler that ran had SA_RESTART: a retry loop handles a
+ * spurious EINTR, while a restart the kernel would not make could block for ever). */
+int ap_sys_handler_restarts(void);
 #endif
 
 #endif

@@ -237,6 +237,37 @@ int ap_sys_thread_start(void *(*fn)(void *), void *arg)
 
 int ap_sys_privileged(void) { return geteuid() == 0; }
 
+#if defined(_NSIG)
+#define SYS_NSIG _NSIG
+#elif defined(NSIG)
+#define SYS_NSIG NSIG
+#else
+#define SYS_NSIG 65
+#endif
+int ap_sys_handler_restarts(void)
+{
+    sigset_t cur;
+    int handled = 0, err = errno; /* (sigaction fails for libc's own signals) */
+    if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return 0;
+    /* a fault's signal comes in the faulting thread's own run, never into its sleep (and
+     * sanitizers handle them without SA_RESTART); not static: run-time values on some hosts */
+    const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof *sync_sigs; i++) sigaddset(&cur, sync_sigs[i]);
+    for (int s = 1; s < SYS_NSIG; s++) {
+        struct sigaction sa;
+        if (sigismember(&cur, s) == 1 || sigaction(s, NULL, &sa) != 0) continue; /* (EINVAL: libc's own) */
+        /* (valgrind answers SIG_IGN with SA_SIGINFO for a signal it keeps) */
+        if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+        if (!(sa.sa_flags & SA_RESTART)) {
+            errno = err;
+            return 0;
+        }
+        handled = 1;
+    }
+    errno = err;
+    return handled;
+}
+
 int ap_sys_bell_open(struct ap_bell *b)
 {
     int sv[2];

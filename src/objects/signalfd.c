@@ -231,7 +231,10 @@ ssize_t ap_signalfd_read(struct ap_signalfd *s, int fd, void *buf, size_t n)
         int block = got == 0 && !atomic_load(&s->base.sh->nonblock);
         const struct timespec *ts = block ? NULL : &(struct timespec){0, 0};
         int r = ap_sys_sigtimedwait(&mask, &si, ts);
-        if (r < 0) { /* EAGAIN: none; EINTR: a handler ran while the first record waited */
+        /* EINTR: a handler ran while the first record waited; the kernel restarts the read
+         * (-ERESTARTSYS) if the handler had SA_RESTART */
+        if (r < 0 && block && errno == EINTR && ap_sys_handler_restarts()) continue;
+        if (r < 0) { /* EAGAIN: none; EINTR: not restarted */
             if (got) break;
             return -1;
         }

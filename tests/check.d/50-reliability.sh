@@ -120,7 +120,7 @@ step_faults() { # DIR ROUNDS PARTS [wrapper...]
 }
 
 for _s in fuzz-diff fuzz-posix-aids fuzz-asan fuzz-valgrind; do PROGRESS[$_s]=fuzz_diff_progress; done
-run fuzz-diff "differential fuzzer vs the kernel" step_fuzz_diff build 2500
+run fuzz-diff "differential fuzzer vs the kernel" step_fuzz_diff build 1800
 run fuzz-posix-aids "differential fuzzer vs the kernel, plain-POSIX host aids" step_fuzz_posix_aids 300
 run fuzz-api "libFuzzer, every entry point" step_fuzz_api 20
 run fuzz-stress "lost wake-up stress" step_stress build 30000 kernel native poll

@@ -53,8 +53,9 @@ static int file_attach(struct ap_obj *o, int cloexec)
 
 /* A blocked read or write sleeps in poll() on its own number, which the follow-up of every
  * change keeps readable or writable as the object is (ap_poll_obj_changed): a signal
- * interrupts it. */
-static int file_block(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns)
+ * interrupts it. The kernel restarts such a read or write after a handler with SA_RESTART
+ * (-ERESTARTSYS): an EINTR then returns 0, and the caller looks again and sleeps again. */
+static int file_sleep(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns)
 {
     (void)o;
     struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
@@ -66,6 +67,12 @@ static int file_block(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_n
     if ((p.revents & POLLNVAL) && ap_sys_ppoll(NULL, 0, timeout_ns < 0 ? NULL : &ts, NULL) < 0)
         return -1;
     return 0;
+}
+
+static int file_block(struct ap_obj *o, int fd, uint32_t want, int64_t timeout_ns)
+{
+    int r = file_sleep(o, fd, want, timeout_ns);
+    return r < 0 && errno == EINTR && ap_sys_handler_restarts() ? 0 : r;
 }
 
 static void instance_atfork_child(struct ap_obj *o)

@@ -88,13 +88,13 @@ static int peeks_for_shutdown(const struct ap_reg *r)
 }
 
 /* Registrations that poll() cannot watch for their next edge, looked at every tick instead:
- * for EPOLLET, data joining data already reported, and a FIFO (or tty) whose HUP was
- * reported — no longer polled, since poll() would report HUP for ever, yet a new writer can
- * open it and write (a new edge on the kernel). Where poll() has no bit for the peer's
- * shutdown (peeks_for_shutdown), also a stream socket whose shutdown is watched but not seen
- * yet while its readability is not asked: readable data reported (EPOLLET), or no IN interest.
- * Asking POLLIN in the shutdown's place would wake the wait at once for ever while data waits
- * unread, where the kernel sleeps. */
+ * for EPOLLET, data joining data already reported, and a FIFO (or tty) whose HUP or ERR was
+ * reported — no longer polled, since poll() would report it for ever, yet a new writer (reader)
+ * can open it and write (read: room for the writer), a new edge on the kernel. Where poll() has
+ * no bit for the peer's shutdown (peeks_for_shutdown), also a stream socket whose shutdown is
+ * watched but not seen yet while its readability is not asked: readable data reported
+ * (EPOLLET), or no IN interest. Asking POLLIN in the shutdown's place would wake the wait at
+ * once for ever while data waits unread, where the kernel sleeps. */
 static int is_suspect(const struct ap_reg *r)
 {
     if (r->dead || r->disabled || r->obj->kind != AP_KIND_PLAIN) return 0;
@@ -103,7 +103,7 @@ static int is_suspect(const struct ap_reg *r)
         !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(watched & ~r->seen & EPOLLIN))
         return 1;
     if (!(r->events & EPOLLET)) return 0;
-    if ((r->seen & EPOLLHUP) && r->obj->stream && !r->obj->socket) return 1;
+    if ((r->seen & (EPOLLHUP | EPOLLERR)) && r->obj->stream && !r->obj->socket) return 1;
     return (r->seen & (EV_IN | EPOLLPRI)) && !(r->seen & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 

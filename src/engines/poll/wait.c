@@ -231,6 +231,11 @@ static void look_closely(struct ap_epoll *ep, struct ap_reg **cand, int ncand)
             /* a queued entry that is not ready stays in place until delivery passes it, as
              * the kernel drops one only when its scan reaches it */
             if (lv & ap_poll_reportable(r)) ap_poll_ready_add(ep, r);
+            /* A wake-up that reports nothing (a pipe's OUT for an ET interest in WRBAND, which
+             * pipes never show; RDHUP outside the interest): the kernel drops it, and the bits
+             * are seen as a delivery would have seen them. Else poll() is asked for them again,
+             * answers at once, and a blocked wait spins (found by the fuzzer's waiting threads). */
+            else if (edge) r->seen = lv;
         }
         if (r->seen != before) {
             ap_poll_mark_pending(r);
