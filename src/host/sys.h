@@ -101,8 +101,10 @@ void *ap_sys_shared_alloc(size_t n);
 void ap_sys_shared_free(void *p, size_t n);
 /* pthread_atfork where the host forks; nothing elsewhere. */
 void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
-/* A helper thread's bell: the thread sleeps until it rings or a timeout passes; ringing never
- * blocks. POSIX hosts: a socket pair, both numbers moved high; Windows: an event. */
+/* A bell: a helper thread sleeps until it rings or a timeout passes; ringing never blocks.
+ * POSIX hosts: a socket pair, both numbers moved high, rung by a byte on w: r is readable while
+ * a ring is pending, so the poll engine's instances put r in their poll() sets to wake their
+ * waiters. Windows: an event. */
 #ifdef _WIN32
 struct ap_bell { void *event; };
 #else

@@ -14,9 +14,8 @@
  *            overlapped I/O waits for completion, and MSG_DONTWAIT is 0 there): a zero-timeout
  *            poll() first;
  *            send() and write() on a dup()ed socket fail (WSAENOTSOCK, errno 10038 as it is):
- *            ap_sys_dup_sends() says so, and move_high keeps the number it is given. The poll engine's instance wake-up writes
- *            through such a dup (wake_w): the gap that keeps echo.com from finishing there
- *            (docs/windows.md, "Inside a Cosmopolitan APE");
+ *            ap_sys_dup_sends() says so, and move_high keeps the number it is given (the
+ *            poll engine wakes an instance's waiters with a bell of its own for that reason);
  *   all      accept4() refuses a NULL address (Cosmopolitan 2.2): a scratch one is passed.
  *
  * Compiles to nothing outside Cosmopolitan. May call: libc (Cosmopolitan's), host/sys.h.
