@@ -16,13 +16,17 @@
  *            send() and write() on a dup()ed socket fail (WSAENOTSOCK, errno 10038 as it is):
  *            ap_sys_dup_sends() says so, and move_high keeps the number it is given (the
  *            poll engine wakes an instance's waiters with a bell of its own for that reason);
- *   all      accept4() refuses a NULL address (Cosmopolitan 2.2): a scratch one is passed.
+ *   all      accept4() refuses a NULL address (Cosmopolitan 2.2): a scratch one is passed;
+ *   Linux    read() into NULL and readv() of a NULL vector are answered (EFAULT, SIGSEGV) before
+ *            the kernel, which answers otherwise: they are made as direct system calls.
  *
- * Compiles to nothing outside Cosmopolitan. May call: libc (Cosmopolitan's), host/sys.h.
+ * Compiles to nothing outside Cosmopolitan. May call: libc (Cosmopolitan's), host/sys.h,
+ * host/raw_syscall_linux.h.
  */
 #include "host/sys.h"
 
 #if AP_SYS_COSMO
+#include "host/raw_syscall_linux.h"
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -80,9 +84,43 @@ static int would_wait(int fd, short ev, int flags)
     return 1;
 }
 
+#if defined(AP_HAVE_RAW_SYSCALL)
+/* Cosmopolitan's read() answers a NULL buffer with EFAULT itself and its readv() reads iov[0]
+ * in user space (SIGSEGV for a NULL vector); the kernel answers otherwise (its read of an eventfd
+ * takes the count, then faults). On Linux such a read is the kernel's, made directly with
+ * Linux's numbers (fixed by its ABI; Cosmopolitan's headers carry portable ones). */
+#if defined(__x86_64__)
+#define LINUX_NR_read 0
+#define LINUX_NR_readv 19
+#else
+#define LINUX_NR_read 63
+#define LINUX_NR_readv 65
+#endif
+static int kernel_reads(const void *p) { return !p && IsLinux(); }
+static ssize_t kernel_read(long nr, int fd, const void *p, long n)
+{
+    long r = ap_raw_syscall(nr, fd, (long)p, n, 0, 0, 0);
+    if (r < 0 && r > -4096) {
+        errno = (int)-r; /* Cosmopolitan's errno values are Linux's on Linux */
+        return -1;
+    }
+    return r;
+}
+#else
+static int kernel_reads(const void *p) { return (void)p, 0; }
+#define LINUX_NR_read 0
+#define LINUX_NR_readv 0
+static ssize_t kernel_read(long nr, int fd, const void *p, long n)
+{
+    return (void)nr, (void)fd, (void)p, (void)n, -1;
+}
+#endif
+
 ssize_t ap_sys_read(int fd, void *buf, size_t n)
 {
-    return would_wait(fd, POLLIN, 0) ? -1 : read(fd, buf, n);
+    if (would_wait(fd, POLLIN, 0)) return -1;
+    if (n && kernel_reads(buf)) return kernel_read(LINUX_NR_read, fd, buf, (long)n);
+    return read(fd, buf, n);
 }
 ssize_t ap_sys_write(int fd, const void *buf, size_t n)
 {
@@ -90,7 +128,9 @@ ssize_t ap_sys_write(int fd, const void *buf, size_t n)
 }
 ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n)
 {
-    return would_wait(fd, POLLIN, 0) ? -1 : readv(fd, iov, n);
+    if (would_wait(fd, POLLIN, 0)) return -1;
+    if (n > 0 && kernel_reads(iov)) return kernel_read(LINUX_NR_readv, fd, iov, n);
+    return readv(fd, iov, n);
 }
 ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n)
 {
