@@ -77,7 +77,8 @@ static void start_watchdog(void)
 }
 static void stop_watchdog(void) {}
 #else
-static int connect_in_progress(void) { return errno == EINPROGRESS; }
+/* EAGAIN: Windows under Cosmopolitan (an APE, mk/ape.mk) reports WSAEWOULDBLOCK as it is */
+static int connect_in_progress(void) { return errno == EINPROGRESS || errno == EAGAIN; }
 static void start_watchdog(void)
 {
     signal(SIGPIPE, SIG_IGN);

@@ -159,9 +159,12 @@ typedef uint64_t eventfd_t;
 #ifndef CLOCK_BOOTTIME_ALARM
 #define CLOCK_BOOTTIME_ALARM 9
 #endif
-/* no POSIX timers there, nor struct itimerspec; mingw-w64's <sys/types.h> (included above)
- * defines it next to struct timespec */
-#if defined(__APPLE__) || (defined(_WIN32) && !defined(__MINGW32__))
+/* no POSIX timers there, nor struct itimerspec (macOS, Windows, Cosmopolitan: none of its
+ * versions declares it; glibc's headers, which `make check` compiles this branch with, say
+ * __itimerspec_defined when they have); mingw-w64's <sys/types.h> (included above) defines it
+ * next to struct timespec */
+#if defined(__APPLE__) || (defined(_WIN32) && !defined(__MINGW32__)) ||                           \
+    (defined(__COSMOPOLITAN__) && !defined(__itimerspec_defined))
 struct itimerspec {
     struct timespec it_interval;
     struct timespec it_value;

@@ -18,48 +18,24 @@
 
 /* ---- names ------------------------------------------------------------------------------- */
 
+/* An if chain, not a switch: host constants are run-time values under Cosmopolitan. */
 const char *errno_name(int err)
 {
-    switch (err) {
-    case 0: return "0";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case ENFILE: return "ENFILE";
-    case EMFILE: return "EMFILE";
-    case ENOSPC: return "ENOSPC";
-    case ESPIPE: return "ESPIPE";
-    case EPIPE: return "EPIPE";
-    case ERANGE: return "ERANGE";
-    case ENOSYS: return "ENOSYS";
-    case ELOOP: return "ELOOP";
-    case ENOTSOCK: return "ENOTSOCK";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EADDRINUSE: return "EADDRINUSE";
-    case ECONNRESET: return "ECONNRESET";
-    case ENOTCONN: return "ENOTCONN";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case EINPROGRESS: return "EINPROGRESS";
-    case EALREADY: return "EALREADY";
-    default: {
-        static __thread char buf[32];
-        snprintf(buf, sizeof buf, "errno %d", err);
-        return buf;
-    }
-    }
+    static __thread char buf[32];
+    if (err == 0) return "0";
+#define NAME(e) \
+    if (err == e) return #e;
+    NAME(EPERM) NAME(ENOENT) NAME(ESRCH) NAME(EINTR)
+    NAME(EIO) NAME(EBADF) NAME(EAGAIN) NAME(ENOMEM)
+    NAME(EACCES) NAME(EFAULT) NAME(EBUSY) NAME(EEXIST)
+    NAME(ENOTDIR) NAME(EISDIR) NAME(EINVAL) NAME(ENFILE)
+    NAME(EMFILE) NAME(ENOSPC) NAME(ESPIPE) NAME(EPIPE)
+    NAME(ERANGE) NAME(ENOSYS) NAME(ELOOP) NAME(ENOTSOCK)
+    NAME(EOPNOTSUPP) NAME(EADDRINUSE) NAME(ECONNRESET) NAME(ENOTCONN)
+    NAME(ETIMEDOUT) NAME(ECONNREFUSED) NAME(EINPROGRESS) NAME(EALREADY)
+#undef NAME
+    snprintf(buf, sizeof buf, "errno %d", err);
+    return buf;
 }
 
 struct bit_name {
@@ -98,7 +74,7 @@ const char *mask_str(uint32_t m, char *buf)
 
 const char *poll_str(int revents, char *buf)
 {
-    static const struct bit_name names[] = {
+    const struct bit_name names[] = { /* not static: host constants (Cosmopolitan) */
         {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"}, {POLLERR, "POLLERR"},
         {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDNORM, "POLLRDNORM"},
         {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"}, {POLLWRBAND, "POLLWRBAND"},

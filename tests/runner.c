@@ -142,6 +142,53 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#ifdef __COSMOPOLITAN__
+#include <pthread.h>
+#include <signal.h>
+
+/* Cosmopolitan 2.2's fork() leaves the forking thread's pthread_t with the parent's thread id
+ * (its _pthread_main.tid is not updated in the child): a pthread_kill() of the case's own thread,
+ * by itself or by a helper, signals a thread of another process or fails with ESRCH, and the
+ * case's handler never runs. So in an APE the case runs on a thread created in the forked
+ * process, whose id is right; the forked thread blocks every signal while it waits, so a signal
+ * sent to the process reaches the case's threads as it would in a normal build. */
+struct case_start {
+    void (*fn)(void);
+    sigset_t mask; /* the forked thread's own, which the case starts with */
+};
+
+static void *case_thread(void *arg)
+{
+    struct case_start *cs = arg;
+    pthread_sigmask(SIG_SETMASK, &cs->mask, NULL);
+    cs->fn();
+    return NULL;
+}
+
+static void call_case(void (*fn)(void))
+{
+    struct case_start cs = {.fn = fn};
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &cs.mask); /* the thread starts with every signal blocked */
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)8 << 20); /* a main thread's stack */
+    pthread_t th;
+    int e = pthread_create(&th, &a, case_thread, &cs);
+    pthread_attr_destroy(&a);
+    if (e != 0) {
+        pthread_sigmask(SIG_SETMASK, &cs.mask, NULL);
+        fn(); /* no thread: the case runs as it would have before */
+        return;
+    }
+    pthread_join(th, NULL);
+    pthread_sigmask(SIG_SETMASK, &cs.mask, NULL);
+}
+#else
+static void call_case(void (*fn)(void)) { fn(); }
+#endif
+
 /* Runs one case in a child; returns 1 if it passed. msg receives the failure text. */
 static int run_case(const struct test_case *c, char *msg, size_t msgsz)
 {
@@ -173,7 +220,7 @@ static int run_case(const struct test_case *c, char *msg, size_t msgsz)
         warm_up();
         unsigned char before[FD_SCAN];
         open_fds(before);
-        c->fn();
+        call_case(c->fn);
         check_leaks(before);
         _exit(0);
     }
@@ -288,7 +335,11 @@ static void run_target(const char *name, const char *expect_engine, struct test_
     const char *engine_in_use = bad || !strcmp(name, "kernel") ? NULL : anypoll_engine_name();
     int emulated = engine_in_use && strcmp(engine_in_use, "native");
     const char *aids = getenv("ANYPOLL_HOST_AIDS");
-    int plain_posix = engine_in_use && !strcmp(engine_in_use, "poll") && aids && !strcmp(aids, "posix");
+    int posix_aids = aids && !strcmp(aids, "posix");
+#if defined(__COSMOPOLITAN__)
+    posix_aids = 1; /* an APE has only the plain-POSIX host aids (src/host/aids.h) */
+#endif
+    int plain_posix = engine_in_use && !strcmp(engine_in_use, "poll") && posix_aids;
     for (int i = 0; i < n; i++) {
         char msg[1024];
         int ok;

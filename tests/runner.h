@@ -27,6 +27,7 @@
 #define CONFORMANCE_RUNNER_H
 
 #include "anypoll.h"
+#include "compat_cosmo.h" /* Cosmopolitan only */
 #include "compat_macos.h" /* macOS only */
 
 #include <errno.h>

@@ -3,7 +3,7 @@
  * kernel. The only file of the suite that includes <sys/epoll.h>, <sys/eventfd.h>, <sys/timerfd.h>
  * and <sys/signalfd.h> (Linux; elsewhere an empty target the runner refuses).
  */
-#if defined(__linux__)
+#if defined(__linux__) && !defined(__COSMOPOLITAN__)
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>

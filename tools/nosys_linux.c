@@ -5,14 +5,14 @@
  * The filter checks the audit architecture first, because system call numbers mean different
  * things per ABI: on x86_64 it covers the 64-bit ABI, x32 (the same numbers with bit 30 set)
  * and i386; on aarch64 it covers arm64 and 32-bit ARM (EABI). A call from any other ABI kills
- * the process rather than slipping through unfiltered. Only Linux headers here; elsewhere the
- * functions say "not supported".
+ * the process rather than slipping through unfiltered. Only Linux headers here; elsewhere (and
+ * in a Cosmopolitan APE, whose headers are not Linux's) the functions say "not supported".
  */
 #include "tool.h"
 
 #include <errno.h>
 
-#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+#if defined(__linux__) && !defined(__COSMOPOLITAN__) && (defined(__x86_64__) || defined(__aarch64__))
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if defined(__COSMOPOLITAN__)
-#include <cosmo.h>
-#elif !defined(_WIN32)
+#if !defined(__COSMOPOLITAN__) && !defined(_WIN32) /* Cosmopolitan's IsLinux()...: host/sys.h */
 #include <sys/utsname.h>
 #endif
 

@@ -23,7 +23,7 @@
 /* One binary for every host: the kernel is Linux only when IsLinux() says so at run time, and
  * Cosmopolitan's headers carry its own portable numbers, so Linux's (fixed by its ABI) are
  * spelled out here. */
-#include <cosmo.h>
+#include "host/sys.h"
 #define HAVE_NATIVE 1
 #define ON_LINUX() IsLinux()
 #if defined(__x86_64__)

@@ -30,6 +30,19 @@
 #else
 #define AP_SYS_RAW_SIGTIMEDWAIT 0
 #endif
+/* A Cosmopolitan binary (one APE for every host) is a host family of its own: sys_cosmo.c asks
+ * at run time which kernel it is on and serves the calls that behave otherwise there (Windows
+ * above all), over sys_posix.c's. */
+#if defined(__COSMOPOLITAN__)
+#define AP_SYS_COSMO 1
+#if __has_include(<cosmo.h>)
+#include <cosmo.h> /* IsLinux(), IsWindows(), IsXnu()...: cosmocc (Cosmopolitan 3 and later) */
+#elif __has_include(<libc/dce.h>)
+#include <libc/dce.h> /* the same in Cosmopolitan 2.x's include tree */
+#endif
+#else
+#define AP_SYS_COSMO 0
+#endif
 #if AP_SYS_DIRECT
 /* One system call, the kernel's raw answer (-errno on failure). */
 long ap_sys_raw(long n, long a, long b, long c, long d, long e, long f);
@@ -52,6 +65,9 @@ int ap_sys_close(int fd);
 int ap_sys_dup(int fd);
 int ap_sys_dup3(int oldfd, int newfd, int flags); /* flags: 0 or O_CLOEXEC; oldfd==newfd ok */
 int ap_sys_fcntl(int fd, int cmd, intptr_t arg);
+/* fstat(); a host that cannot fstat a socket (Windows under Cosmopolitan) describes it itself. */
+struct stat;
+int ap_sys_fstat(int fd, struct stat *st);
 /* ppoll with a relative timeout (NULL: forever) and an optional atomic signal mask. */
 int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
 int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv);
@@ -62,6 +78,8 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2]); /* AF_UNIX stream, both ends 
  * so the numbers the program gets stay the lowest free ones, as with the kernel's objects.
  * Returns the new number, or fd itself if it cannot be moved. */
 int ap_sys_move_high(int fd);
+/* 1 if a socket's dup (dup, F_DUPFD) can send; 0 on Windows under Cosmopolitan (WSAENOTSOCK). */
+int ap_sys_dup_sends(void);
 /* How much waits to be read, in a unit that grows with every arrival: bytes for streams,
  * queued memory for datagram sockets, pending connections for listeners. -1 if unknown.
  * Answered by the host aids (aids.h: aids_linux.c, aids_bsd.c, aids_posix.c, chosen by aids.c;
@@ -87,8 +105,10 @@ void *ap_sys_shared_alloc(size_t n);
 void ap_sys_shared_free(void *p, size_t n);
 /* pthread_atfork where the host forks; nothing elsewhere. */
 void ap_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
-/* A helper thread's bell: the thread sleeps until it rings or a timeout passes; ringing never
- * blocks. POSIX hosts: a socket pair, both numbers moved high; Windows: an event. */
+/* A bell: a helper thread sleeps until it rings or a timeout passes; ringing never blocks.
+ * POSIX hosts: a socket pair, both numbers moved high, rung by a byte on w: r is readable while
+ * a ring is pending, so the poll engine's instances put r in their poll() sets to wake their
+ * waiters. Windows: an event. */
 #ifdef _WIN32
 struct ap_bell { void *event; };
 #else

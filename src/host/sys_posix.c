@@ -5,6 +5,7 @@
  * sys_linux.c makes the fd calls directly instead (AP_SYS_DIRECT), so that the drop-in's own
  * read, close, poll... are never reached from inside. Nothing here knows about epoll; the only
  * host differences are the few calls some systems lack (ppoll, dup3, accept4), filled in below.
+ * In a Cosmopolitan binary, sys_cosmo.c serves the calls marked AP_SYS_COSMO below instead.
  */
 #include "host/sys.h"
 
@@ -19,15 +20,12 @@
 #include <unistd.h>
 
 #if !AP_SYS_DIRECT
+#if !AP_SYS_COSMO /* sys_cosmo.c's: these wait on Windows although the fd is non-blocking */
 ssize_t ap_sys_read(int fd, void *buf, size_t n) { return read(fd, buf, n); }
 ssize_t ap_sys_write(int fd, const void *buf, size_t n) { return write(fd, buf, n); }
 ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n) { return readv(fd, iov, n); }
 ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n) { return writev(fd, iov, n); }
 ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags) { return recv(fd, buf, n, flags); }
-ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags)
-{
-    return send(fd, buf, n, flags);
-}
 ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
 {
     return recvfrom(fd, buf, n, flags, a, al);
@@ -38,9 +36,9 @@ ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct
     return sendto(fd, buf, n, flags, a, al);
 }
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
-int ap_sys_shutdown(int fd, int how) { return shutdown(fd, how); }
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
-int ap_sys_close(int fd) { return close(fd); }
+#endif /* !AP_SYS_COSMO */
+int ap_sys_shutdown(int fd, int how) { return shutdown(fd, how); }
 int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
     return select(n, r, w, x, tv);
@@ -51,6 +49,12 @@ int ap_sys_pselect(int n, fd_set *r, fd_set *w, fd_set *x, const struct timespec
     return pselect(n, r, w, x, ts, mask);
 }
 int ap_sys_dup(int fd) { return dup(fd); }
+#if !AP_SYS_COSMO /* sys_cosmo.c's */
+ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags)
+{
+    return send(fd, buf, n, flags);
+}
+int ap_sys_close(int fd) { return close(fd); }
 int ap_sys_fcntl(int fd, int cmd, intptr_t arg) { return fcntl(fd, cmd, arg); }
 
 int ap_sys_accept4(int fd, struct sockaddr *a, socklen_t *al, int flags)
@@ -70,6 +74,7 @@ fail:
     return accept4(fd, a, al, flags);
 #endif
 }
+#endif /* !AP_SYS_COSMO */
 
 int ap_sys_dup3(int oldfd, int newfd, int flags)
 {
@@ -165,6 +170,9 @@ int ap_sys_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct times
 #endif
 #endif /* !AP_SYS_RAW_SIGTIMEDWAIT */
 
+#if !AP_SYS_COSMO /* sys_cosmo.c's */
+int ap_sys_fstat(int fd, struct stat *st) { return fstat(fd, st); }
+
 int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 {
 #if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
@@ -179,8 +187,12 @@ int ap_sys_socketpair_cloexec_nonblock(int sv[2])
 #endif
 }
 
+int ap_sys_dup_sends(void) { return 1; }
+#endif /* !AP_SYS_COSMO */
+
 int ap_sys_move_high(int fd)
 {
+    if (!ap_sys_dup_sends()) return fd; /* the number is all there is */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 64)
         return fd;

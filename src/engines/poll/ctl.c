@@ -79,7 +79,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     struct stat st;
     if (ek == AP_KIND_NONE && !ap_poll_fd_is_open(epfd)) return errno = EBADF, -1;
     if (!ap_poll_is_file_kind(tk) && tk != AP_KIND_EPOLL) {
-        if (fstat(fd, &st) < 0) return errno = EBADF, -1;
+        if (ap_sys_fstat(fd, &st) < 0) return errno = EBADF, -1;
         if (!ap_poll_pollable(&st)) return errno = EPERM, -1;
     }
     if (ek != AP_KIND_EPOLL) return errno = EINVAL, -1;

@@ -113,7 +113,7 @@ static int ep_create(int flags)
     }
     ep->ready.rnext = ep->ready.rprev = &ep->ready;
     ep->wake_reg.ep = ep;
-    ep->wake_w = -1;
+    ep->wake.r = ep->wake.w = -1;
     ap_lock();
     int fd = ap_obj_create(&ep->base, AP_KIND_EPOLL, &instance_ops, !!(flags & EPOLL_CLOEXEC), 0);
     if (fd < 0) {
@@ -123,9 +123,9 @@ static int ep_create(int flags)
         free(ep);
         return -1;
     }
-    ep->wake_w = ap_sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (ep->wake_w >= 0) ep->wake_w = ap_sys_move_high(ep->wake_w);
-    if (ep->wake_w < 0) {
+    /* A bell of its own, not a dup of the user end: where a dup()ed socket cannot send
+     * (ap_sys_dup_sends), a wake-up written through one would never arrive. */
+    if (ap_sys_bell_open(&ep->wake) < 0) {
         int e = errno;
         ap_poll_drop_number(fd); /* releases ep */
         ap_unlock();
@@ -133,7 +133,7 @@ static int ep_create(int flags)
         errno = e;
         return -1;
     }
-    ep->pfd[0] = (struct pollfd){.fd = ep->base.peer, .events = POLLIN};
+    ep->pfd[0] = (struct pollfd){.fd = ep->wake.r, .events = POLLIN};
     ep->preg[0] = &ep->wake_reg;
     ep->npfd = 1;
     ap_unlock();
@@ -267,7 +267,7 @@ static int ep_dup_to(int oldfd, int newfd, int flags)
     if (!o) {
         /* Remember the pair, so a registration of either outlives the close of the other. */
         struct stat st;
-        if (fstat(oldfd, &st) == 0 && ap_poll_pollable(&st)) o = ap_poll_plain_for(oldfd, &st, 1);
+        if (ap_sys_fstat(oldfd, &st) == 0 && ap_poll_pollable(&st)) o = ap_poll_plain_for(oldfd, &st, 1);
     }
     if (o && ap_fd_bind(r, o) < 0) {
         ap_unlock();

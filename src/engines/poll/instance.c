@@ -326,7 +326,7 @@ void ap_poll_ep_wake(struct ap_epoll *ep)
     /* After a fork() a waiter may be in another process, where we cannot count it. */
     if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return;
     if (atomic_exchange(&ep->wake_flag, 1)) return;
-    ap_sys_send(ep->wake_w, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ap_sys_bell_ring(&ep->wake);
 }
 
 /* Empties the wake channel — unless a waiter still blocked has not seen the latest change: the
@@ -336,9 +336,7 @@ void ap_poll_ep_drain(struct ap_epoll *ep)
 {
     for (struct ap_blocked *b = ep->blocked; b; b = b->next)
         if (b->gen != ep->wake_gen) return;
-    char buf[64];
-    while (ap_sys_recv(ep->base.peer, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
-    }
+    ap_sys_bell_clear(&ep->wake);
     atomic_store(&ep->wake_flag, 0);
 }
 

@@ -30,6 +30,7 @@
 
 #include "engines/ctl_rules.h"
 #include "engines/engine.h"
+#include "host/sys.h"
 #include "objects/object.h"
 
 #include <sys/stat.h>
@@ -76,7 +77,7 @@ struct ap_blocked {
 struct ap_epoll {
     struct ap_obj base;
     struct ap_reg wake_reg; /* stands for the wake channel in pollsets (obj == NULL) */
-    int wake_w; /* our dup of the user end: a byte written here wakes waiters polling peer */
+    struct ap_bell wake; /* rung to wake the waiters: they poll wake.r (slot 0) */
     atomic_int wake_flag;
     unsigned wake_gen;         /* bumped by every change a blocked waiter must look at */
     struct ap_blocked *blocked; /* waiters inside their blocking poll() */

@@ -231,7 +231,7 @@ static void epoll_destroy(struct ap_epoll *ep)
         ep->graveyard = r->pnext;
         free(r);
     }
-    if (ep->wake_w >= 0) ap_sys_close(ep->wake_w);
+    if (ep->wake.r >= 0) ap_sys_bell_close(&ep->wake);
     ap_obj_destroy(&ep->base);
     free(ep->hash);
     free(ep->pfd);
