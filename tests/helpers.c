@@ -473,7 +473,7 @@ int wait_until_blocked(pid_t tid, atomic_int *armed)
 
 int blocked_untimed(pid_t tid, atomic_int *armed)
 {
-#if defined(__linux__) && defined(__x86_64__)
+#if defined(__linux__) && defined(__x86_64__) && !defined(__COSMOPOLITAN__) /* no SYS_ numbers there */
     int64_t t0 = now_ns();
     struct timespec tick = {0, 200000};
     while (armed && !*armed) {
