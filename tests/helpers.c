@@ -424,16 +424,24 @@ pid_t current_tid(void)
 #endif
 }
 
-static int thread_state(pid_t tid)
+/* Reads /proc/self/task/TID/NAME into buf, NUL-terminated: 0, or -1 where /proc does not tell. */
+static int read_task_file(pid_t tid, const char *name, char *buf, size_t size)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0) return -1;
     buf[n] = 0;
+    return 0;
+}
+
+static int thread_state(pid_t tid)
+{
+    char buf[512];
+    if (read_task_file(tid, "stat", buf, sizeof buf) < 0) return -1;
     char *p = strrchr(buf, ')');
     return p && p[1] == ' ' ? p[2] : -1;
 }
@@ -481,14 +489,8 @@ int blocked_untimed(pid_t tid, atomic_int *armed)
         nanosleep(&tick, NULL);
     }
     while (elapsed_ms(t0) < 2000) {
-        char path[64], buf[256];
-        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return -1;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0) return -1;
-        buf[n] = 0;
+        char buf[256];
+        if (read_task_file(tid, "syscall", buf, sizeof buf) < 0) return -1;
         /* "NR arg1 ... arg6 sp pc" while in a system call, "running" or "-1 sp pc" otherwise */
         long nr = -1;
         unsigned long long a[6] = {0};
