@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -31,17 +32,29 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 __attribute__((tls_model("initial-exec")))
 #endif
 static _Thread_local volatile sig_atomic_t this_thread_locks;
+/* This thread is in an ops->show (ap_obj_changed). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+__attribute__((tls_model("initial-exec")))
+#endif
+static _Thread_local volatile sig_atomic_t this_thread_shows;
 
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&engine_lock);
-    for (struct ap_obj *o = all_objs; o; o = o->next_all) o->forked = 1;
+    for (struct ap_obj *o = all_objs; o; o = o->next_all) {
+        o->forked = 1;
+        /* a show under way outside the lock (a few system calls) ends before the child is
+         * made, so that none is half done in it (unless it is this thread's: a handler) */
+        while (atomic_load(&o->showing) && !this_thread_shows) sched_yield();
+    }
 }
 static void atfork_parent(void) { pthread_mutex_unlock(&engine_lock); }
 static void atfork_child(void)
 {
-    for (struct ap_obj *o = all_objs; o; o = o->next_all)
+    for (struct ap_obj *o = all_objs; o; o = o->next_all) {
+        atomic_store(&o->showing, 0); /* the threads showing stay in the parent */
         if (o->ops->atfork_child) o->ops->atfork_child(o);
+    }
     pthread_mutex_unlock(&engine_lock);
 }
 static void install_atfork(void) { ap_sys_atfork(atfork_prepare, atfork_parent, atfork_child); }
@@ -66,7 +79,7 @@ int ap_trylock(void)
 
 static void run_deferred(void)
 {
-    while (atomic_exchange(&deferred_any, 0))
+    while (atomic_load(&deferred_any) && atomic_exchange(&deferred_any, 0))
         for (struct ap_obj *o = all_objs; o; o = o->next_all)
             if (atomic_exchange(&o->deferred, 0)) o->ops->changed(o);
 }
@@ -84,17 +97,34 @@ void ap_unlock(void)
     this_thread_locks--;
 }
 
+/* The follow-up is left to the holder only when this very thread holds the lock (a handler
+ * that interrupted it): flags, which its ap_unlock reads after the handler returned. Otherwise
+ * it runs here, and no unlock scans the objects for it. */
 void ap_obj_changed(struct ap_obj *o)
 {
-    atomic_store(&o->deferred, 1);
-    atomic_store(&deferred_any, 1);
-    if (ap_trylock()) {
-        ap_unlock();
-    } else if (!this_thread_locks) {
+    if (!ap_trylock()) {
+        if (this_thread_locks) {
+            atomic_store(&o->deferred, 1);
+            atomic_store(&deferred_any, 1);
+            return;
+        }
         ap_lock(); /* another thread's: it never blocks while holding it */
+    }
+    if (!o->ops->changed_unshown) {
+        o->ops->changed(o);
         ap_unlock();
+        return;
+    }
+    int show = o->ops->changed_unshown(o);
+    ap_unlock();
+    if (show) {
+        this_thread_shows++;
+        o->ops->show(o);
+        this_thread_shows--;
     }
 }
+
+int ap_obj_this_thread_shows(void) { return this_thread_shows != 0; }
 
 /* --- wake-up order ------------------------------------------------------------------------ */
 

@@ -60,6 +60,13 @@ struct ap_obj_ops {
     /* Under the lock: o's level or its wake-up sequences changed (o->sh->in_seq, out_seq):
      * show the new level and wake whoever watches or waits on it. */
     void (*changed)(struct ap_obj *o);
+    /* NULL: changed does it all. Under the lock, in changed's place, from ap_obj_changed: all
+     * that changed does, or all but a part left to ops->show, which the caller runs once it
+     * has released the lock (answer 1, having raised o->showing; with 0, o may be gone once
+     * the lock is released). A thread that the show wakes then does not run into the lock. */
+    int (*changed_unshown)(struct ap_obj *o);
+    /* With changed_unshown, without the lock: the part left; lowers o->showing. */
+    void (*show)(struct ap_obj *o);
     /* Without the lock: sleep until o may be ready for `want` (EPOLLIN or EPOLLOUT; 0 when no
      * level tells what the caller waits for: then until any change the engine can see, or the
      * time), timeout_ns has passed (-1: no limit) or a signal handler ran (-1, EINTR). `fd` is
@@ -78,6 +85,7 @@ struct ap_obj {
     struct ap_shared *sh;         /* NULL for the poll engine's plain objects */
     int forked;                   /* a fork() happened since creation: other processes share it */
     atomic_int deferred;          /* a signal-safe path left its follow-up to the lock holder */
+    atomic_int showing;           /* ops->show calls under way: fork() waits for them */
     uint64_t told_in, told_out;   /* the sequences ops->changed last told watchers about */
     struct ap_obj *next_all, *prev_all; /* every object, for deferred work and fork */
 
@@ -95,6 +103,7 @@ struct ap_obj {
     int socket;   /* wake-ups for arriving data carry PRI too */
     int queue;    /* enum ap_queue: how arrivals are counted */
     struct ap_obj *hnext; /* identity hash chain */
+    atomic_int retract;   /* a token being sent outside the lock must be taken back (fdtable.c) */
 };
 
 /* The engine lock. ap_unlock also runs follow-ups left by signal-safe paths. */
@@ -110,9 +119,13 @@ int ap_obj_create(struct ap_obj *o, enum ap_kind kind, const struct ap_obj_ops *
 /* Under the lock: o is gone from every number and no engine refers to it any more: its shared
  * state is dropped. The kind's own release (ap_eventfd_free...) calls it, then frees o. */
 void ap_obj_destroy(struct ap_obj *o);
-/* Signal-safe: o's level or sequences changed; ops->changed runs now, or under the lock
- * holder's ap_unlock when this thread already holds the lock (a handler that interrupted it). */
+/* Signal-safe: o's level or sequences changed; ops->changed runs now (or changed_unshown, and
+ * show once the lock is released), or under the lock holder's ap_unlock when this thread
+ * already holds the lock (a handler that interrupted it). */
 void ap_obj_changed(struct ap_obj *o);
+/* Signal-safe: is this thread inside an ops->show (so a handler that interrupted it must not
+ * wait for that show to end)? */
+int ap_obj_this_thread_shows(void);
 /* Counts one wake-up of o's IN (or OUT) watchers before the change it announces: see
  * eventfd.c. Signal-safe. */
 void ap_obj_wake_in(struct ap_obj *o);

@@ -88,6 +88,8 @@ static void instance_atfork_child(struct ap_obj *o)
 static const struct ap_obj_ops file_ops = {
     .attach = file_attach,
     .changed = ap_poll_obj_changed,
+    .changed_unshown = ap_poll_obj_changed_unshown,
+    .show = ap_poll_obj_show,
     .block = file_block,
 };
 

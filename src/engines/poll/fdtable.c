@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,18 +205,33 @@ int ap_fd_attach_pair(struct ap_obj *o, int cloexec)
 void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
 {
     struct ap_shared *sh = o->sh;
-    readable = !!readable;
     /* Another process sharing the object may be doing the same: the lock is held for a few
      * non-blocking calls at most. */
     while (atomic_flag_test_and_set(&sh->token_lock)) {
     }
-    if (sh->token != readable) {
+    if (readable >= 0 && sh->token != !!readable) {
         if (readable) {
             if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) sh->token = 1;
         } else {
             char c;
             int fd = ap_obj_any_fd(o);
-            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) sh->token = 0;
+            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) {
+                sh->token = 0;
+            } else if (fd >= 0 && atomic_load(&o->showing)) {
+                /* The token is being sent outside the lock (ap_fd_send_token) and has not
+                 * arrived. Another thread's send ends soon, without the lock: we wait for it,
+                 * so the read that emptied o returns with its end unreadable. A send of this
+                 * very thread (a handler interrupted it) cannot end before we return: its
+                 * sender takes the token back (it looks at `retract` after it lowers
+                 * `showing`, and we look at `showing` after we raise `retract`: one of us
+                 * sees the other, and whoever does takes it back). */
+                if (!ap_obj_this_thread_shows())
+                    for (int spins = 0; atomic_load(&o->showing); spins++)
+                        if (spins >= 64) sched_yield();
+                atomic_store(&o->retract, 1);
+                if (!atomic_load(&o->showing) && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1)
+                    sh->token = 0;
+            }
         }
     }
     if (!writable && !sh->full) { /* fill the user end's send buffer: it stops polling POLLOUT */
@@ -233,6 +249,12 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
     atomic_flag_clear(&sh->token_lock);
 }
 
+int ap_fd_send_token(struct ap_obj *o)
+{
+    int sent = ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+    atomic_fetch_sub(&o->showing, 1);
+    return sent;
+}
 
 void ap_fd_detach(struct ap_obj *o)
 {

@@ -28,9 +28,14 @@ struct ap_obj *ap_plain_new(int fd, const struct stat *st, int accmode);
 /* An emulated object's number: a socketpair whose one end the program holds (returned, with
  * the object's O_NONBLOCK and close-on-exec if asked) and anypoll keeps the other (o->peer). */
 int ap_fd_attach_pair(struct ap_obj *o, int cloexec);
-/* Keeps the program's end readable exactly while `readable` and writable exactly while
- * `writable`, so poll() and select() on it tell the truth. */
+/* Keeps the program's end readable exactly while `readable` (-1: leaves the token as it is)
+ * and writable exactly while `writable`, so poll() and select() on it tell the truth. */
 void ap_fd_show_level(struct ap_obj *o, int readable, int writable);
+/* Without the lock, for an object not shared with another process: queues the token that the
+ * lock holder marked as there (o->sh->token = 1) and raised o->showing for, then lowers it.
+ * 1 if sent. If not, or if a follow-up under the lock meanwhile wanted it back (o->retract,
+ * read after this returns), the caller must take the lock and show the level again. */
+int ap_fd_send_token(struct ap_obj *o);
 /* The last number of o is gone: forgets its identity (plain) or closes anypoll's end. */
 void ap_fd_detach(struct ap_obj *o);
 

@@ -375,18 +375,51 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth, int token
     }
 }
 
-/* ops->changed of every object this engine serves: an emulated file shows its level on the
- * program's end of its socketpair, and whoever watches it hears of the wake-ups it counted. */
-void ap_poll_obj_changed(struct ap_obj *o)
+/* The follow-up of a change of o: an emulated file shows its level on the program's end of
+ * its socketpair, and whoever watches it hears of the wake-ups it counted. With `later`, an
+ * eventfd that turned readable (and is not shared with another process) is marked as showing
+ * its token, but the token is sent by obj_show once the lock is released: a thread it wakes
+ * then does not run into the lock (1: obj_show is due). */
+static int obj_changed(struct ap_obj *o, int later)
 {
-    if (ap_poll_is_file_kind(o->kind)) {
-        uint32_t level = ap_poll_file_level(o);
-        ap_fd_show_level(o, (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
+    uint32_t level = ap_poll_is_file_kind(o->kind) ? ap_poll_file_level(o) : 0;
+    later = later && o->kind == AP_KIND_EVENTFD && !o->forked && (level & EPOLLIN) &&
+            !o->sh->token;
+    if (ap_poll_is_file_kind(o->kind))
+        ap_fd_show_level(o, later ? -1 : (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
+    if (later) {
+        o->sh->token = 1; /* ap_fd_send_token; no other process shares it */
+        atomic_store(&o->retract, 0);
+        atomic_fetch_add(&o->showing, 1);
     }
     uint64_t in = atomic_load(&o->sh->in_seq), out = atomic_load(&o->sh->out_seq);
     uint32_t key = (in != o->told_in ? EPOLLIN : 0) | (out != o->told_out ? EPOLLOUT : 0);
     o->told_in = in;
     o->told_out = out;
-    /* the token is shown under this lock only: here it is what a poll() of the user end sees */
+    /* the token is marked under this lock only: it is what a poll() of the user end sees
+     * once this follow-up is done */
     notify_watchers(o, key, 0, o->kind == AP_KIND_EVENTFD && !o->forked && o->sh->token);
+    return later;
+}
+
+/* ops->changed of every object this engine serves. */
+void ap_poll_obj_changed(struct ap_obj *o) { obj_changed(o, 0); }
+
+/* ops->changed_unshown and ops->show of emulated files. */
+int ap_poll_obj_changed_unshown(struct ap_obj *o) { return obj_changed(o, 1); }
+
+void ap_poll_obj_show(struct ap_obj *o)
+{
+    int sent = ap_fd_send_token(o);
+    if (sent && !atomic_load(&o->retract)) return;
+    /* Not sent (the mark is still ours: nobody takes a token that is not there, nobody marks
+     * one while it is marked), or wanted back by a read that emptied o meanwhile: shown again
+     * as it is now. Waiters that counted on the token (notify_watchers) are rung. */
+    ap_lock();
+    if (!sent) o->sh->token = 0;
+    uint32_t level = ap_poll_file_level(o);
+    ap_fd_show_level(o, (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
+    if (!sent || ((level & EPOLLIN) && !o->sh->token))
+        for (struct ap_reg *r = o->watchers; r; r = r->wnext) ap_poll_ep_wake(r->ep);
+    ap_unlock();
 }

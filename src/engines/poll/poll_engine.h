@@ -126,6 +126,8 @@ long ap_poll_queue_size(const struct ap_reg *r, int fd);
 void ap_poll_ep_wake(struct ap_epoll *ep);
 void ap_poll_ep_drain(struct ap_epoll *ep);
 void ap_poll_obj_changed(struct ap_obj *o);
+int ap_poll_obj_changed_unshown(struct ap_obj *o);
+void ap_poll_obj_show(struct ap_obj *o);
 
 /* --- registrations.c ------------------------------------------------------------------------- */
 
