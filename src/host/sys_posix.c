@@ -300,8 +300,11 @@ void ap_sys_bell_ring(struct ap_bell *b) { ap_sys_send(b->w, "b", 1, MSG_DONTWAI
 
 void ap_sys_bell_clear(struct ap_bell *b)
 {
+    /* A stream socket's receive takes everything queued, up to the buffer: one call unless it
+     * filled the buffer (rings are coalesced, so there are few). Where a host's receive
+     * stopped short, a ring left over would only end the next wait early, never wrongly. */
     char buf[64];
-    while (ap_sys_recv(b->r, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    while (ap_sys_recv(b->r, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
     }
 }
 
