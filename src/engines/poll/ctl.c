@@ -88,14 +88,15 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
 
     ap_lock();
-    int rc = -1;
+    int rc = -1, ring = 0;
+    struct ap_epoll *ep = NULL;
     struct ap_obj *eo = ap_fd_obj(epfd);
     struct ap_obj *o = NULL;
     if (!eo || eo->kind != AP_KIND_EPOLL) {
         errno = EBADF;
         goto out;
     }
-    struct ap_epoll *ep = ap_poll_as_epoll(eo);
+    ep = ap_poll_as_epoll(eo);
     if (ap_poll_is_file_kind(tk) || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
     else o = ap_poll_plain_for(fd, &st, op == EPOLL_CTL_ADD);
     if (!o) {
@@ -172,9 +173,10 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     }
     /* A DEL wakes blocked waiters too: their poll() holds a reference to the file while it
      * sleeps, and the file must not outlive its last close (a pipe's writer waits for EPIPE). */
-    ap_poll_ep_wake(ep);
+    ring = ap_poll_ep_wake_later(ep); /* rung below, once the lock is released */
     rc = 0;
 out:
     ap_unlock();
+    if (ring) ap_poll_ep_ring(ep);
     return rc;
 }

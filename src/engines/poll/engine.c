@@ -82,6 +82,7 @@ static void instance_atfork_child(struct ap_obj *o)
     ep->waiters = ep->pollers = ep->inpoll = ep->polling = 0;
     ep->blocked = NULL;
     atomic_store(&ep->wake_flag, 0); /* a byte pending from before is the parent's to drain */
+    atomic_store(&ep->ringing, 0);   /* the threads ringing stay in the parent */
     o->busy = 0;
 }
 

@@ -16,6 +16,8 @@
 #include "objects/signalfd.h"
 #include "objects/timerfd.h"
 
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 
 /* Emulated files read like an eventfd: a level known without a system call, wake-ups counted
@@ -320,13 +322,40 @@ long ap_poll_queue_size(const struct ap_reg *r, int fd)
 
 /* --- waking ------------------------------------------------------------------------------ */
 
-void ap_poll_ep_wake(struct ap_epoll *ep)
+/* The thread rings outside the lock (a handler that interrupted it must not wait for it). */
+static _Thread_local volatile sig_atomic_t this_thread_rings;
+
+/* ap_poll_ep_wake, but a ring that is due is left to the caller: 1 if so, and the caller calls
+ * ap_poll_ep_ring once it has released the lock (a waiter the ring wakes then does not run
+ * into it). The bell stays open until then (ap_poll_ep_ringing_done). */
+int ap_poll_ep_wake_later(struct ap_epoll *ep)
 {
     ep->wake_gen++;
     /* After a fork() a waiter may be in another process, where we cannot count it. */
-    if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return;
-    if (atomic_exchange(&ep->wake_flag, 1)) return;
+    if (!ep->waiters && !ep->pollers && !ep->base.watchers && !ep->base.forked) return 0;
+    if (atomic_exchange(&ep->wake_flag, 1)) return 0;
+    atomic_fetch_add(&ep->ringing, 1);
+    return 1;
+}
+
+void ap_poll_ep_ring(struct ap_epoll *ep)
+{
+    this_thread_rings++;
     ap_sys_bell_ring(&ep->wake);
+    atomic_fetch_sub(&ep->ringing, 1);
+    this_thread_rings--;
+}
+
+/* Under the lock, before the bell is closed: rings under way outside the lock are done (a few
+ * instructions and one send of another thread, which needs no lock). */
+void ap_poll_ep_ringing_done(struct ap_epoll *ep)
+{
+    while (atomic_load(&ep->ringing) && !this_thread_rings) sched_yield();
+}
+
+void ap_poll_ep_wake(struct ap_epoll *ep)
+{
+    if (ap_poll_ep_wake_later(ep)) ap_poll_ep_ring(ep);
 }
 
 /* Empties the wake channel — unless a waiter still blocked has not seen the latest change: the

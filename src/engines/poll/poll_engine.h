@@ -79,6 +79,7 @@ struct ap_epoll {
     struct ap_reg wake_reg; /* stands for the wake channel in pollsets (obj == NULL) */
     struct ap_bell wake; /* rung to wake the waiters: they poll wake.r (slot 0) */
     atomic_int wake_flag;
+    atomic_int ringing; /* rings due outside the lock (ap_poll_ep_wake_later): the bell waits */
     unsigned wake_gen;         /* bumped by every change a blocked waiter must look at */
     struct ap_blocked *blocked; /* waiters inside their blocking poll() */
     struct ap_reg **hash;
@@ -124,6 +125,9 @@ int ap_poll_pfd_reserve(struct ap_epoll *ep);
 void ap_poll_apply_pending(struct ap_epoll *ep);
 long ap_poll_queue_size(const struct ap_reg *r, int fd);
 void ap_poll_ep_wake(struct ap_epoll *ep);
+int ap_poll_ep_wake_later(struct ap_epoll *ep);
+void ap_poll_ep_ring(struct ap_epoll *ep);
+void ap_poll_ep_ringing_done(struct ap_epoll *ep);
 void ap_poll_ep_drain(struct ap_epoll *ep);
 void ap_poll_obj_changed(struct ap_obj *o);
 int ap_poll_obj_changed_unshown(struct ap_obj *o);

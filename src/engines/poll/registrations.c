@@ -231,6 +231,7 @@ static void epoll_destroy(struct ap_epoll *ep)
         ep->graveyard = r->pnext;
         free(r);
     }
+    ap_poll_ep_ringing_done(ep);
     if (ep->wake.r >= 0) ap_sys_bell_close(&ep->wake);
     ap_obj_destroy(&ep->base);
     free(ep->hash);
