@@ -552,3 +552,60 @@ TEST(thread_eventfd_level_visible_when_write_returns)
     CLOSE(p[0]);
     CLOSE(p[1]);
 }
+
+/* A write in one thread and a read in another, released together round after round: the
+ * poll engine sends the eventfd's token after its lock is released (issue 16), so a read may
+ * empty the counter while the write's token is still on its way. Whatever the interleaving,
+ * once both calls have returned poll() must answer the counter's level: readable exactly when
+ * a read then succeeds, and not once that read emptied it. Counted, never timed. */
+struct read_racer {
+    int efd;
+    atomic_int go, done;
+    uint64_t got;
+    int bad;
+};
+
+static void *race_reads(void *p)
+{
+    struct read_racer *r = p;
+    for (int round = 1; round <= 2000; round++) {
+        while (atomic_load(&r->go) < round) sched_yield();
+        uint64_t v;
+        ssize_t n = T.read(r->efd, &v, 8);
+        if (n == 8) r->got += v;
+        else if (!(n < 0 && errno == EAGAIN)) r->bad++;
+        atomic_store(&r->done, round);
+    }
+    return NULL;
+}
+
+TEST(thread_eventfd_read_racing_write_leaves_poll_exact)
+{
+    enum { ROUNDS = 2000 };
+    struct read_racer r = {.efd = new_eventfd(0, EFD_NONBLOCK)};
+    pthread_t t = start_thread(race_reads, &r);
+    uint64_t mine = 0;
+    int readable_but_empty = 0, count_but_unreadable = 0, readable_after_drain = 0;
+    for (int round = 1; round <= ROUNDS; round++) {
+        atomic_store(&r.go, round);
+        efd_write(r.efd, 1);
+        while (atomic_load(&r.done) < round) sched_yield();
+        struct pollfd q = {.fd = r.efd, .events = POLLIN};
+        int level = T.poll(&q, 1, 0);
+        uint64_t v;
+        ssize_t n = T.read(r.efd, &v, 8);
+        if (n == 8) mine += v;
+        else if (errno != EAGAIN) FAIL("read: %zd, errno %d", n, errno);
+        if (level == 1 && n != 8) readable_but_empty++;
+        if (level != 1 && n == 8) count_but_unreadable++;
+        q.revents = 0;
+        if (T.poll(&q, 1, 0) != 0) readable_after_drain++;
+    }
+    join_thread(t);
+    CHECK_EQ(r.bad, 0);
+    CHECK_U64(r.got + mine, ROUNDS);
+    CHECK_EQ(readable_but_empty, 0);
+    CHECK_EQ(count_but_unreadable, 0);
+    CHECK_EQ(readable_after_drain, 0);
+    CLOSE(r.efd);
+}

@@ -217,9 +217,11 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
             int fd = ap_obj_any_fd(o);
             if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) {
                 sh->token = 0;
-            } else if (fd >= 0 && atomic_load(&o->showing)) {
-                /* The token is being sent outside the lock (ap_fd_send_token) and has not
-                 * arrived. Another thread's send ends soon, without the lock: we wait for it,
+            } else if (fd >= 0) {
+                /* The token is being sent outside the lock (ap_fd_send_token) and had not
+                 * arrived (or arrived just after our receive: `showing` may already be down,
+                 * so we look again whatever it says). Another thread's send ends soon,
+                 * without the lock: we wait for it,
                  * so the read that emptied o returns with its end unreadable. A send of this
                  * very thread (a handler interrupted it) cannot end before we return: its
                  * sender takes the token back (it looks at `retract` after it lowers
