@@ -16,11 +16,27 @@
  *            send() and write() on a dup()ed socket fail (WSAENOTSOCK, errno 10038 as it is):
  *            ap_sys_dup_sends() says so, and move_high keeps the number it is given (the
  *            poll engine wakes an instance's waiters with a bell of its own for that reason);
+ *            close() of such a dup fails with ENOTSOCK and leaves its handle open: closed as
+ *            a handle; close() of a number not open answers EIO: EBADF;
+ *            poll() answers Winsock's bits (POLLIN is RDNORM|RDBAND there, a peer's FIN is
+ *            POLLHUP, a socket's own shutdown shows nothing), takes at most 64 sockets and 8
+ *            pipes, sleeps in 200 ms slices when given no fd, and looks for signals before fds:
+ *            ap_sys_ppoll answers as Linux does (ppoll_windows);
+ *            pipe() leaves both ends without an access mode (a write end is never writable to
+ *            its poll()), and a pipe write waits for room whatever O_NONBLOCK says: pipes are
+ *            polled here (PeekNamedPipe, NtQueryInformationFile) and non-blocking writes cut to
+ *            the room there is; FIONREAD answers nothing for a pipe (ap_sys_cosmo_pipe_queued);
+ *            a non-blocking send larger than SEND_CAP waits until the peer has read most of it:
+ *            cut to SEND_CAP; MSG_DONTWAIT is 0: the library's own AP_DONTWAIT bit (sys.h);
+ *            recv() of a datagram longer than the buffer fails (EMSGSIZE), on a socket shut
+ *            for reading too (ESHUTDOWN), and recvfrom()/recvmsg() refuse a NULL address:
+ *            Linux's answers are made of Windows';
  *   all      accept4() refuses a NULL address (Cosmopolitan 2.2): a scratch one is passed;
  *   Linux    read() into NULL and readv() of a NULL vector are answered (EFAULT, SIGSEGV) before
  *            the kernel, which answers otherwise: they are made as direct system calls.
  *
- * Compiles to nothing outside Cosmopolitan. May call: libc (Cosmopolitan's), host/sys.h,
+ * Compiles to nothing outside Cosmopolitan. May call: libc (Cosmopolitan's, with its fd table
+ * g_fds and its NT API declarations, libc/nt/, for pipes on Windows), host/sys.h,
  * host/raw_syscall_linux.h.
  */
 #include "host/sys.h"
@@ -411,13 +427,20 @@ long ap_sys_cosmo_pipe_queued(int fd)
 
 /* Cosmopolitan's poll() of no fd sleeps in 200 ms slices whatever the timeout: a sleep is made
  * as one, with the wait's signal mask. */
+/* 1 if a signal is pending that `mask` lets in (its handler runs once the mask is set) */
+static int lets_in(const sigset_t *mask)
+{
+    sigset_t pending;
+    if (!mask || sigpending(&pending) != 0) return 0;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&pending, sig) == 1 && sigismember(mask, sig) == 0) return 1;
+    return 0;
+}
+
 static int sleep_windows(int64_t ns, const sigset_t *mask)
 {
-    sigset_t old, pending;
-    int in = 0; /* a pending signal the mask lets in: its handler runs, the sleep is EINTR */
-    if (mask && sigpending(&pending) == 0)
-        for (int sig = 1; sig < NSIG && !in; sig++)
-            in = sigismember(&pending, sig) == 1 && sigismember(mask, sig) == 0;
+    sigset_t old;
+    int in = lets_in(mask); /* then its handler runs, and the sleep is EINTR */
     if (mask) pthread_sigmask(SIG_SETMASK, mask, &old);
     struct timespec t = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
     int r = ppoll(NULL, 0, &(struct timespec){0, 0}, NULL); /* delivers what the mask let in */
@@ -477,9 +500,13 @@ static int ppoll_windows(struct pollfd *fds, nfds_t n, const struct timespec *ts
     int64_t deadline = ts ? ap_sys_now_ns() + (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec : -1;
     /* Linux answers a ready fd before a signal the wait's mask lets in (the mask is put back
      * without the handler running); Cosmopolitan looks for signals first: a first look is
-     * made under the caller's own mask, without waiting. */
-    int looked = !mask;
-    int64_t tick = PIPE_TICK_NS; /* doubled up to PIPE_TICK_MAX_NS while nothing happens */
+     * made under the caller's own mask, without waiting, when such a signal is pending. */
+    int looked = !lets_in(mask);
+    /* doubled up to PIPE_TICK_MAX_NS while nothing happens, from one wait to the next of this
+     * thread (a caller that waits in short steps, as the poll engine's own ticks do, would
+     * otherwise start over at 1 ms each time) */
+    static _Thread_local int64_t quiet_tick;
+    int64_t tick = quiet_tick ? quiet_tick : PIPE_TICK_NS;
     int stale = 0;
     for (;;) {
         int ready = 0, pipes = 0;
@@ -518,7 +545,11 @@ static int ppoll_windows(struct pollfd *fds, nfds_t n, const struct timespec *ts
                 r = ppoll(NULL, 0, &(struct timespec){0, 0}, m);
         }
         if (r < 0) return -1;
-        if (r > 0 || ready) return r + ready;
+        if (r > 0 || ready) {
+            quiet_tick = 0;
+            return r + ready;
+        }
+        quiet_tick = tick;
         if (first_look) continue; /* now under the wait's mask */
         if (deadline >= 0 && ap_sys_now_ns() >= deadline) return 0;
     }
