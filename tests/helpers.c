@@ -217,8 +217,100 @@ void set_nonblock(int fd)
         FAIL("fcntl(%d, O_NONBLOCK): %s", fd, errno_name(errno));
 }
 
+#if defined(__COSMOPOLITAN__) && defined(__x86_64__) && __has_include(<libc/nt/synchronization.h>)
+#include <libc/nt/synchronization.h>
+/* Cosmopolitan 2.2's CLOCK_MONOTONIC on Windows (and macOS) counts the TSC's cycles divided by 3,
+ * as if every CPU ran at 3 GHz: on this machine's 2.1 GHz one it runs at 0.7 times the speed of
+ * the sleeps and timeouts it is compared with, and every timing case fails. The suite (a program
+ * that may mend its libc) replaces that one routine of Cosmopolitan's, which the linker then
+ * leaves out: Windows' performance counter there; elsewhere Cosmopolitan's own computation. The
+ * library uses whatever clock_gettime() answers, the program's clock (docs/windows.md). */
+int sys_clock_gettime_mono(struct timespec *ts);
+static struct timespec mono_base;
+static uint64_t mono_base_tick;
+static void mono_init(void)
+{
+    clock_gettime(CLOCK_REALTIME, &mono_base);
+    mono_base_tick = __builtin_ia32_rdtsc();
+}
+int sys_clock_gettime_mono(struct timespec *ts)
+{
+    if (IsWindows()) {
+        int64_t n = 0, f = 1;
+        QueryPerformanceFrequency(&f);
+        QueryPerformanceCounter(&n);
+        ts->tv_sec = (time_t)(n / f);
+        ts->tv_nsec = (long)((n % f) * 1000000000 / f);
+        return 0;
+    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, mono_init);
+    uint64_t ns = (__builtin_ia32_rdtsc() - mono_base_tick) / 3 + (uint64_t)mono_base.tv_nsec;
+    ts->tv_sec = mono_base.tv_sec + (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
+    return 0;
+}
+#endif
+
+#if defined(__COSMOPOLITAN__)
+/* Cosmopolitan on Windows (asked at run time): socketpair(AF_UNIX) is a named pipe pair that
+ * refuses SOCK_NONBLOCK (EOPNOTSUPP), so the suite's pairs are loopback ones there, as the
+ * library's own are (sys_cosmo.c) and as the mingw build's are (compat_win.c): TCP for a stream
+ * pair, two connected UDP sockets for a datagram pair, non-blocking through anypoll_fcntl
+ * (FIONBIO underneath). */
+static int loopback_socket(int type, struct sockaddr_in *a)
+{
+    socklen_t len = sizeof *a;
+    int s = socket(AF_INET, type, 0);
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && bind(s, (struct sockaddr *)a, sizeof *a) == 0 &&
+        getsockname(s, (struct sockaddr *)a, &len) == 0)
+        return s;
+    if (s >= 0) CLOSE(s);
+    return -1;
+}
+
+static void loopback_socketpair(int sv[2], int type)
+{
+    struct sockaddr_in ax, ay;
+    int x = -1, y = -1;
+    if (type == SOCK_STREAM) {
+        int l = loopback_socket(SOCK_STREAM, &ax);
+        if (l < 0 || listen(l, 1) != 0) FAIL("loopback listen: %s", errno_name(errno));
+        y = socket(AF_INET, SOCK_STREAM, 0);
+        if (y < 0 || connect(y, (struct sockaddr *)&ax, sizeof ax) != 0)
+            FAIL("loopback connect: %s", errno_name(errno));
+        socklen_t len = sizeof ay;
+        x = accept(l, (struct sockaddr *)&ay, &len);
+        if (x < 0) FAIL("loopback accept: %s", errno_name(errno));
+        CLOSE(l);
+        int one = 1;
+        setsockopt(x, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(y, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    } else {
+        x = loopback_socket(type, &ax);
+        y = loopback_socket(type, &ay);
+        if (x < 0 || y < 0 || connect(x, (struct sockaddr *)&ay, sizeof ay) != 0 ||
+            connect(y, (struct sockaddr *)&ax, sizeof ax) != 0)
+            FAIL("loopback datagram pair: %s", errno_name(errno));
+    }
+    if (anypoll_fcntl(x, F_SETFL, O_NONBLOCK) != 0 || anypoll_fcntl(y, F_SETFL, O_NONBLOCK) != 0)
+        FAIL("loopback pair, O_NONBLOCK: %s", errno_name(errno));
+    sv[0] = x;
+    sv[1] = y;
+}
+#endif
+
 void make_socketpair(int sv[2], int type)
 {
+#if defined(__COSMOPOLITAN__)
+    if (IsWindows()) {
+        loopback_socketpair(sv, type);
+        return;
+    }
+#endif
     if (socketpair(AF_UNIX, type | SOCK_NONBLOCK, 0, sv) != 0)
         FAIL("socketpair: %s", errno_name(errno));
 }

@@ -13,6 +13,7 @@
  * TEST_EMULATION_GAP were listed instead of run on an emulation engine). Exit 0 iff none failed.
  */
 #include "runner.h"
+#include "cosmo_gaps.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -350,6 +351,16 @@ static void run_target(const char *name, const char *expect_engine, struct test_
             fflush(stdout);
             continue;
         }
+#if defined(__COSMOPOLITAN__)
+        const char *cosmo_gap = cosmo_windows_gap(list[i]->name);
+        if (cosmo_gap) {
+            skipped++;
+            printf("skip %s %s: Cosmopolitan 2.2 on Windows: %s\n", name, list[i]->name,
+                   cosmo_gap);
+            fflush(stdout);
+            continue;
+        }
+#endif
         if (!bad && plain_posix && list[i]->aids_gap) {
             skipped++;
             printf("skip %s %s: documented gap of the poll engine without host aids (plain "

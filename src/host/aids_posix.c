@@ -17,6 +17,10 @@
 
 long ap_aids_bytes_queued(int fd)
 {
+#if AP_SYS_COSMO
+    long q = ap_sys_cosmo_pipe_queued(fd);
+    if (q >= 0) return q;
+#endif
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? (long)n : -1;
 }

@@ -40,6 +40,9 @@
 #elif __has_include(<libc/dce.h>)
 #include <libc/dce.h> /* the same in Cosmopolitan 2.x's include tree */
 #endif
+/* The bytes queued in one of Cosmopolitan's pipes on Windows (its FIONREAD answers nothing
+ * there), or -1 when fd is none (sys_cosmo.c). */
+long ap_sys_cosmo_pipe_queued(int fd);
 #else
 #define AP_SYS_COSMO 0
 #endif
@@ -52,6 +55,16 @@ ssize_t ap_sys_read(int fd, void *buf, size_t n);
 ssize_t ap_sys_write(int fd, const void *buf, size_t n);
 ssize_t ap_sys_readv(int fd, const struct iovec *iov, int n);
 ssize_t ap_sys_writev(int fd, const struct iovec *iov, int n);
+/* The flag the library gives ap_sys_recv/ap_sys_send/... for a call that must not wait:
+ * MSG_DONTWAIT, except in a Cosmopolitan binary on Windows, where MSG_DONTWAIT is 0 (the
+ * call would wait on a blocking socket): a bit of the library's own there, which sys_cosmo.c
+ * takes off before the call. */
+#if AP_SYS_COSMO
+#define AP_SYS_DONTWAIT_BIT 0x40000000
+#define AP_DONTWAIT (MSG_DONTWAIT ? MSG_DONTWAIT : AP_SYS_DONTWAIT_BIT)
+#else
+#define AP_DONTWAIT MSG_DONTWAIT
+#endif
 ssize_t ap_sys_recv(int fd, void *buf, size_t n, int flags);
 ssize_t ap_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t ap_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al);

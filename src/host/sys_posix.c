@@ -38,7 +38,9 @@ ssize_t ap_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct
 ssize_t ap_sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
 ssize_t ap_sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
 #endif /* !AP_SYS_COSMO */
+#if !AP_SYS_COSMO /* sys_cosmo.c's: Windows remembers it */
 int ap_sys_shutdown(int fd, int how) { return shutdown(fd, how); }
+#endif
 int ap_sys_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
     return select(n, r, w, x, tv);
@@ -95,6 +97,7 @@ int ap_sys_dup3(int oldfd, int newfd, int flags)
 #endif
 }
 
+#if !AP_SYS_COSMO /* sys_cosmo.c's: Windows answers Winsock's bits, and pipes need help */
 int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
 #if defined(__APPLE__)
@@ -117,6 +120,7 @@ int ap_sys_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const 
     return ppoll(fds, n, ts, mask);
 #endif
 }
+#endif /* !AP_SYS_COSMO */
 
 #endif /* !AP_SYS_DIRECT */
 
@@ -296,7 +300,7 @@ void ap_sys_bell_close(struct ap_bell *b)
     b->r = b->w = -1;
 }
 
-void ap_sys_bell_ring(struct ap_bell *b) { ap_sys_send(b->w, "b", 1, MSG_DONTWAIT | MSG_NOSIGNAL); }
+void ap_sys_bell_ring(struct ap_bell *b) { ap_sys_send(b->w, "b", 1, AP_DONTWAIT | MSG_NOSIGNAL); }
 
 void ap_sys_bell_clear(struct ap_bell *b)
 {
@@ -304,7 +308,7 @@ void ap_sys_bell_clear(struct ap_bell *b)
      * filled the buffer (rings are coalesced, so there are few). Where a host's receive
      * stopped short, a ring left over would only end the next wait early, never wrongly. */
     char buf[64];
-    while (ap_sys_recv(b->r, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf) {
+    while (ap_sys_recv(b->r, buf, sizeof buf, AP_DONTWAIT) == (ssize_t)sizeof buf) {
     }
 }
 

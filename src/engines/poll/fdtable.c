@@ -211,11 +211,11 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
     }
     if (readable >= 0 && sh->token != !!readable) {
         if (readable) {
-            if (ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) sh->token = 1;
+            if (ap_sys_send(o->peer, "t", 1, AP_DONTWAIT | MSG_NOSIGNAL) == 1) sh->token = 1;
         } else {
             char c;
             int fd = ap_obj_any_fd(o);
-            if (fd >= 0 && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1) {
+            if (fd >= 0 && ap_sys_recv(fd, &c, 1, AP_DONTWAIT) == 1) {
                 sh->token = 0;
             } else if (fd >= 0) {
                 /* The token is being sent outside the lock (ap_fd_send_token) and had not
@@ -231,7 +231,7 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
                     for (int spins = 0; atomic_load(&o->showing); spins++)
                         if (spins >= 64) sched_yield();
                 atomic_store(&o->retract, 1);
-                if (!atomic_load(&o->showing) && ap_sys_recv(fd, &c, 1, MSG_DONTWAIT) == 1)
+                if (!atomic_load(&o->showing) && ap_sys_recv(fd, &c, 1, AP_DONTWAIT) == 1)
                     sh->token = 0;
             }
         }
@@ -239,12 +239,12 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
     if (!writable && !sh->full) { /* fill the user end's send buffer: it stops polling POLLOUT */
         static const char junk[4096];
         int fd = ap_obj_any_fd(o);
-        while (fd >= 0 && ap_sys_send(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+        while (fd >= 0 && ap_sys_send(fd, junk, sizeof junk, AP_DONTWAIT | MSG_NOSIGNAL) > 0) {
         }
         sh->full = 1;
     } else if (writable && sh->full) {
         char buf[4096];
-        while (ap_sys_recv(o->peer, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+        while (ap_sys_recv(o->peer, buf, sizeof buf, AP_DONTWAIT) > 0) {
         }
         sh->full = 0;
     }
@@ -253,7 +253,7 @@ void ap_fd_show_level(struct ap_obj *o, int readable, int writable)
 
 int ap_fd_send_token(struct ap_obj *o)
 {
-    int sent = ap_sys_send(o->peer, "t", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+    int sent = ap_sys_send(o->peer, "t", 1, AP_DONTWAIT | MSG_NOSIGNAL) == 1;
     atomic_fetch_sub(&o->showing, 1);
     return sent;
 }

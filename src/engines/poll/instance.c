@@ -203,7 +203,7 @@ uint32_t ap_poll_observed(const struct ap_reg *r, int fd, short revents)
         if ((revents & POLLHUP) && ((revents & POLLIN) || r->obj->queue == AP_QUEUE_DGRAM))
             ev |= EPOLLRDHUP;
         else if ((revents & POLLIN) && !(revents & POLLERR) && r->obj->stream &&
-                 ap_sys_recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+                 ap_sys_recv(fd, &c, 1, MSG_PEEK | AP_DONTWAIT) == 0)
             ev |= EPOLLRDHUP;
     }
     return ev & watched;

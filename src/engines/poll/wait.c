@@ -668,14 +668,16 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
 static int ep_poll_fds(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                        const sigset_t *sigmask);
 
-/* An eventfd's user end is a socket, which would also answer RDNORM, WRNORM and WRBAND: the
- * kernel's eventfd answers IN, OUT (and ERR) only, so only those are asked for. */
+/* An eventfd's or a timerfd's user end is a socket, which would also answer RDNORM, WRNORM and
+ * WRBAND (and OUT where its send buffer is never seen full, Winsock's): the kernel's eventfd
+ * answers IN, OUT (and ERR) only, its timerfd IN only, so only those are asked for. */
 int ap_poll_ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
                     const sigset_t *sigmask)
 {
     short *asked = NULL;
     for (nfds_t i = 0; fds && i < nfds; i++) {
-        if (ap_fd_kind(fds[i].fd) != AP_KIND_EVENTFD) continue;
+        int kind = ap_fd_kind(fds[i].fd);
+        if (kind != AP_KIND_EVENTFD && kind != AP_KIND_TIMERFD) continue;
         if (!asked) {
             if (!(asked = malloc((size_t)nfds * sizeof *asked))) {
                 errno = ENOMEM;
@@ -683,7 +685,7 @@ int ap_poll_ep_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
             }
             for (nfds_t j = 0; j < nfds; j++) asked[j] = fds[j].events;
         }
-        fds[i].events &= POLLIN | POLLOUT;
+        fds[i].events &= kind == AP_KIND_EVENTFD ? POLLIN | POLLOUT : POLLIN;
     }
     int r = ep_poll_fds(fds, nfds, ts, sigmask);
     int e = errno;
