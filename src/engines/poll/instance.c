@@ -416,8 +416,11 @@ static void notify_watchers(struct ap_obj *o, uint32_t key, int depth, int token
 static int obj_changed(struct ap_obj *o, int later)
 {
     uint32_t level = ap_poll_is_file_kind(o->kind) ? ap_poll_file_level(o) : 0;
+    /* Not at the maximum (not writable): the user end's send buffer is then filled here, and
+     * the token goes first, as ap_fd_show_level orders them (Winsock, in an APE on Windows,
+     * answered select() writable when the token came after the fill). */
     later = later && o->kind == AP_KIND_EVENTFD && !o->forked && (level & EPOLLIN) &&
-            !o->sh->token;
+            (level & EPOLLOUT) && !o->sh->token;
     if (ap_poll_is_file_kind(o->kind))
         ap_fd_show_level(o, later ? -1 : (level & EPOLLIN) != 0, (level & EPOLLOUT) != 0);
     if (later) {
