@@ -25,18 +25,10 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * waits for it, so its follow-up is done when write() returns (poll()/select() right after
  * must see the new level), unless this very thread is in it (a handler that interrupted it):
  * then it leaves the work to the holder, which runs it before it releases. Counted before the
- * lock is tried and after it is released, so no handler ever sees 0 while this thread has it.
- * Initial-exec: no allocation on first use, which a signal handler could not afford (hosts with
- * emulated TLS, such as mingw-w64, have no such model, and no signal handlers either). */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-__attribute__((tls_model("initial-exec")))
-#endif
-static _Thread_local volatile sig_atomic_t this_thread_locks;
+ * lock is tried and after it is released, so no handler ever sees 0 while this thread has it. */
+static AP_SIGNAL_SAFE_TLS volatile sig_atomic_t this_thread_locks;
 /* This thread is in an ops->show (ap_obj_changed). */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-__attribute__((tls_model("initial-exec")))
-#endif
-static _Thread_local volatile sig_atomic_t this_thread_shows;
+static AP_SIGNAL_SAFE_TLS volatile sig_atomic_t this_thread_shows;
 
 static void atfork_prepare(void)
 {

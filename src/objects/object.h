@@ -29,6 +29,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A thread-local a signal handler may read first: initial-exec, so no allocation on first use,
+ * which a handler could not afford (hosts with emulated TLS, such as mingw-w64, have no such
+ * model, and no signal handlers either). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#define AP_SIGNAL_SAFE_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+#else
+#define AP_SIGNAL_SAFE_TLS _Thread_local
+#endif
+
 enum ap_kind { AP_KIND_NONE = 0, AP_KIND_PLAIN, AP_KIND_EVENTFD, AP_KIND_EPOLL, AP_KIND_TIMERFD,
                AP_KIND_SIGNALFD };
 

@@ -323,11 +323,8 @@ long ap_poll_queue_size(const struct ap_reg *r, int fd)
 /* --- waking ------------------------------------------------------------------------------ */
 
 /* The thread rings outside the lock (a handler that interrupted it must not wait for it).
- * Initial-exec, as the object layer's counts: a handler may read it first. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-__attribute__((tls_model("initial-exec")))
-#endif
-static _Thread_local volatile sig_atomic_t this_thread_rings;
+ * A handler may read it first (AP_SIGNAL_SAFE_TLS). */
+static AP_SIGNAL_SAFE_TLS volatile sig_atomic_t this_thread_rings;
 
 /* ap_poll_ep_wake, but a ring that is due is left to the caller: 1 if so, and the caller calls
  * ap_poll_ep_ring once it has released the lock (a waiter the ring wakes then does not run
