@@ -52,10 +52,30 @@ static int depth_up(struct ap_epoll *ep, int depth)
     return best;
 }
 
+/* A plain fd's level for the look at ADD and MOD, taken before the lock: a system call under
+ * it would stall every waiter the change wakes (they take the lock as they return from poll()).
+ * All the bits a registration may report are asked; queue_if_ready keeps those of its interest.
+ * Taken a little earlier than the kernel's look, which is no different from a readiness that
+ * came a little later: the next wait's poll() sees it. */
+struct plain_look {
+    int fd;        /* the number looked at, or -1: no look */
+    uint32_t level;
+};
+
+static struct plain_look look_at_plain(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = ap_poll_to_poll(EV_USER)};
+    struct plain_look l = {-1, 0};
+    if (ap_sys_ppoll(&p, 1, &(struct timespec){0, 0}, NULL) < 0 || (p.revents & POLLNVAL)) return l;
+    l.fd = fd;
+    l.level = ap_poll_from_poll(p.revents);
+    return l;
+}
+
 /* At ADD and MOD the kernel polls the file and, if it is ready, queues the registration right
  * away: behind whatever is queued already, ahead of what becomes ready later. Done the same way
  * here (an entry already queued keeps its place); the next wait checks it again. */
-static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r)
+static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r, struct plain_look look)
 {
     if (r->on_ready) return;
     uint32_t lv = 0;
@@ -63,7 +83,9 @@ static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r)
         lv = ap_poll_file_level(r->obj);
     } else if (r->obj->kind == AP_KIND_EPOLL) {
         lv = ap_poll_ep_has_events(ap_poll_as_epoll(r->obj), 1) ? EPOLLIN : 0;
-    } else {
+    } else if (look.fd >= 0 && look.fd == ap_poll_poll_number(r)) {
+        lv = look.level;
+    } else { /* the number now names another object than it did before the lock */
         struct pollfd p = {.fd = ap_poll_poll_number(r),
                            .events = ap_poll_to_poll(ap_poll_watched(r) & EV_USER)};
         if (p.fd >= 0 && ap_sys_ppoll(&p, 1, &(struct timespec){0, 0}, NULL) == 1 &&
@@ -77,8 +99,9 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     enum ap_kind ek = ap_fd_kind(epfd), tk = ap_fd_kind(fd);
     struct stat st;
+    int plain = !ap_poll_is_file_kind(tk) && tk != AP_KIND_EPOLL, acc = 0;
     if (ek == AP_KIND_NONE && !ap_poll_fd_is_open(epfd)) return errno = EBADF, -1;
-    if (!ap_poll_is_file_kind(tk) && tk != AP_KIND_EPOLL) {
+    if (plain) {
         if (ap_sys_fstat(fd, &st) < 0) return errno = EBADF, -1;
         if (!ap_poll_pollable(&st)) return errno = EPERM, -1;
     }
@@ -86,6 +109,12 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
         return errno = EINVAL, -1;
     uint32_t events = op == EPOLL_CTL_DEL ? 0 : event->events;
+    /* The system calls a plain fd needs, made before the lock (see look_at_plain). */
+    struct plain_look look = {-1, 0};
+    if (plain) {
+        acc = ap_poll_access_mode(fd, &st);
+        if (op != EPOLL_CTL_DEL) look = look_at_plain(fd);
+    }
 
     ap_lock();
     int rc = -1, ring = 0;
@@ -98,7 +127,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
     }
     ep = ap_poll_as_epoll(eo);
     if (ap_poll_is_file_kind(tk) || tk == AP_KIND_EPOLL) o = ap_fd_obj(fd);
-    else o = ap_poll_plain_for(fd, &st, op == EPOLL_CTL_ADD);
+    else o = ap_poll_plain_for(fd, &st, acc, op == EPOLL_CTL_ADD);
     if (!o) {
         /* the kernel refuses EPOLLEXCLUSIVE in MOD before it looks the registration up */
         if (errno == ENOENT && op == EPOLL_CTL_MOD && (events & EPOLLEXCLUSIVE)) errno = EINVAL;
@@ -153,7 +182,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
             if (o->kind == AP_KIND_EPOLL) ap_poll_nested_count(ep, +1);
             if (o->kind == AP_KIND_SIGNALFD) ep->nsigfd++;
         }
-        queue_if_ready(ep, r);
+        queue_if_ready(ep, r, look);
         break;
     case EPOLL_CTL_MOD:
         ap_poll_et_count(r, -1);
@@ -163,7 +192,7 @@ int ap_poll_ep_ctl(int epfd, int op, int fd, struct epoll_event *event)
         r->disabled = 0;
         r->seen = 0; /* MOD re-reads readiness: an edge if ready now */
         r->nread = -1;
-        queue_if_ready(ep, r);
+        queue_if_ready(ep, r, look);
         ap_poll_update_suspect(r);
         ap_poll_mark_pending(r);
         break;

@@ -270,7 +270,8 @@ static int ep_dup_to(int oldfd, int newfd, int flags)
     if (!o) {
         /* Remember the pair, so a registration of either outlives the close of the other. */
         struct stat st;
-        if (ap_sys_fstat(oldfd, &st) == 0 && ap_poll_pollable(&st)) o = ap_poll_plain_for(oldfd, &st, 1);
+        if (ap_sys_fstat(oldfd, &st) == 0 && ap_poll_pollable(&st))
+            o = ap_poll_plain_for(oldfd, &st, ap_poll_access_mode(oldfd, &st), 1);
     }
     if (o && ap_fd_bind(r, o) < 0) {
         ap_unlock();

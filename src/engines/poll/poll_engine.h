@@ -150,7 +150,8 @@ void ap_poll_nested_count(struct ap_epoll *ep, int delta);
 void ap_poll_reg_kill(struct ap_reg *r);
 int ap_poll_pollable(const struct stat *st);
 int ap_poll_fd_is_open(int fd);
-struct ap_obj *ap_poll_plain_for(int fd, const struct stat *st, int create);
+int ap_poll_access_mode(int fd, const struct stat *st);
+struct ap_obj *ap_poll_plain_for(int fd, const struct stat *st, int acc, int create);
 void ap_poll_release_if_unused(struct ap_obj *o);
 void ap_poll_drop_number(int fd);
 

@@ -162,12 +162,16 @@ int ap_poll_pollable(const struct stat *st)
 int ap_poll_fd_is_open(int fd) { return ap_sys_fcntl(fd, F_GETFD, 0) >= 0; }
 
 /* The plain object `fd` refers to now, created when `create`; NULL with errno. */
-struct ap_obj *ap_poll_plain_for(int fd, const struct stat *st, int create)
+int ap_poll_access_mode(int fd, const struct stat *st)
 {
     /* A socket is always open read-write (no open() reaches one): its access mode needs no
      * system call; a pipe's two ends share an inode and differ only by it. */
     int fl = S_ISSOCK(st->st_mode) ? O_RDWR : ap_sys_fcntl(fd, F_GETFL, 0);
-    int acc = fl < 0 ? 0 : (fl & O_ACCMODE);
+    return fl < 0 ? 0 : (fl & O_ACCMODE);
+}
+
+struct ap_obj *ap_poll_plain_for(int fd, const struct stat *st, int acc, int create)
+{
     struct ap_obj *o = ap_fd_obj(fd);
     if (o && (o->kind != AP_KIND_PLAIN || o->dev != st->st_dev || o->ino != st->st_ino ||
               o->accmode != acc)) {

@@ -644,15 +644,22 @@ int ap_poll_ep_wait(int epfd, struct epoll_event *events, int maxevents, int ms,
          * channels are drained from the set that was polled before ap_poll_apply_pending may grow
          * or compact a borrowed array and free the registrations it named. */
         if (ep->changed || ep->pending || !s.borrowed) {
+            int plain_answered = 0;
             for (int i = 0; i < s.n; i++)
                 if (s.preg[i] && !s.preg[i]->obj && (s.pfd[i].revents & POLLIN))
                     ap_poll_ep_drain(s.preg[i]->ep);
-            do_poll = POLL_NOW;
+                else
+                    plain_answered |= s.pfd[i].revents != 0;
+            /* Woken by its bell alone (another thread's ctl): nothing of the old set is news,
+             * so no look at the new one either; the blocking poll() of it returns at once if
+             * anything there is ready. A look here would be made under the lock, which the
+             * thread that rang wants back for its next change. */
+            do_poll = s.borrowed && !plain_answered ? 0 : POLL_NOW;
         } else {
             do_poll = TAKE_RESULTS;
         }
         ap_poll_apply_pending(ep);
-        if (ep->changed) do_poll = POLL_NOW;
+        if (ep->changed && do_poll) do_poll = POLL_NOW;
         all_suspects = ticking && pr == 0;
     }
     set_free(&s);
