@@ -28,6 +28,9 @@ static atomic_int engine_held;
 #ifndef AP_LOCK_SPIN_NS
 #define AP_LOCK_SPIN_NS 5000
 #endif
+#ifndef AP_LOCK_SPIN_LOOKS
+#define AP_LOCK_SPIN_LOOKS 2000
+#endif
 
 static int try_take(void)
 {
@@ -39,10 +42,10 @@ static int try_take(void)
 static void take(void)
 {
     if (try_take()) return;
+    /* at most AP_LOCK_SPIN_LOOKS looks too: a clock that does not move must not spin for ever */
     int64_t until = ap_sys_now_ns() + AP_LOCK_SPIN_NS;
-    do
+    for (int i = 0; i < AP_LOCK_SPIN_LOOKS && ap_sys_now_ns() < until; i++)
         if (!atomic_load_explicit(&engine_held, memory_order_relaxed) && try_take()) return;
-    while (ap_sys_now_ns() < until);
     pthread_mutex_lock(&engine_lock);
     atomic_store_explicit(&engine_held, 1, memory_order_relaxed);
 }
