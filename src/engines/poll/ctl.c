@@ -86,11 +86,8 @@ static void queue_if_ready(struct ap_epoll *ep, struct ap_reg *r, struct plain_l
     } else if (look.fd >= 0 && look.fd == ap_poll_poll_number(r)) {
         lv = look.level;
     } else { /* the number now names another object than it did before the lock */
-        struct pollfd p = {.fd = ap_poll_poll_number(r),
-                           .events = ap_poll_to_poll(ap_poll_watched(r) & EV_USER)};
-        if (p.fd >= 0 && ap_sys_ppoll(&p, 1, &(struct timespec){0, 0}, NULL) == 1 &&
-            !(p.revents & POLLNVAL))
-            lv = ap_poll_from_poll(p.revents);
+        int fd = ap_poll_poll_number(r);
+        if (fd >= 0) lv = look_at_plain(fd).level;
     }
     if (lv & ap_poll_reportable(r)) ap_poll_ready_add(ep, r);
 }
